@@ -1,0 +1,15 @@
+// The list of commands. Add a command by writing cmd_<name>.cpp with a register_<name>
+// function (see common.hpp) and listing it here.
+#pragma once
+
+#include <vector>
+
+#include "common.hpp"
+
+namespace sizeup::cli {
+
+inline std::vector<Register> all_commands() {
+  return {register_models, register_params, register_dtypes};
+}
+
+}  // namespace sizeup::cli

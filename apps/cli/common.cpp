@@ -1,0 +1,225 @@
+#include "common.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sizeup/catalog.hpp"
+#include "sizeup/error.hpp"
+#include "sizeup/hf_config.hpp"
+#include "sizeup/quantity.hpp"
+
+namespace sizeup::cli {
+namespace {
+
+std::string read_config_file(const std::string& path) {
+  std::error_code ec;
+  const std::string file =
+      std::filesystem::is_directory(path, ec) ? path + "/config.json" : path;
+  std::ifstream in(file);
+  if (!in) throw InputError("model not found", "MODEL",
+                            "'" + path + "' is not a catalog name, HF id, config.json or directory "
+                            "(see `sizeup models`)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw InputError("unreadable config", "MODEL", "cannot read '" + file + "'");
+  return ss.str();
+}
+
+bool looks_like_path(const std::string& s) {
+  return s.find('/') != std::string::npos || s.find(".json") != std::string::npos || s == ".";
+}
+
+std::int64_t dim(const std::optional<std::string>& v, const char* flag, std::int64_t dflt) {
+  return v ? parse_count(*v, flag) : dflt;
+}
+
+template <class E>
+E choose(const std::optional<std::string>& v, const char* flag,
+         std::initializer_list<std::pair<const char*, E>> options, E dflt) {
+  if (!v) return dflt;
+  std::string names;
+  for (const auto& [name, value] : options) {
+    if (*v == name) return value;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  throw InputError("invalid choice", flag, "'" + *v + "' is not one of " + names);
+}
+
+std::string flag_for_field(const std::string& field) {
+  static const std::pair<const char*, const char*> names[] = {
+      {"n_layer", "--layers"},      {"n_embd", "--hidden"},         {"n_head", "--heads"},
+      {"n_head_kv", "--kv-heads"},  {"n_ff", "--ffn"},              {"n_vocab", "--vocab"},
+      {"n_ctx", "--max-positions"}, {"head_dim", "--head-dim"},     {"n_expert", "--experts"},
+      {"n_expert_used", "--experts-per-token"}, {"n_ff_expert", "--expert-ffn"},
+      {"n_ff_shared", "--shared-experts"}};
+  for (const auto& [f, flag] : names)
+    if (field == f) return flag;
+  return field;
+}
+
+// A model described by flags. Defaults: GPT-style decoder with learned positions,
+// LayerNorm, GELU MLP of 4d, biases, tied head, final norm.
+ModelSpec model_from_flags(const ModelOptions& o) {
+  if (!o.layers || !o.hidden || !o.heads || !o.vocab)
+    throw InputError("missing model", "MODEL",
+                     "give a catalog name, a config.json, or --layers --hidden --heads --vocab");
+  ModelSpec m;
+  m.name      = "custom";
+  m.family    = "custom";
+  m.n_layer   = dim(o.layers, "--layers", 0);
+  m.n_embd    = dim(o.hidden, "--hidden", 0);
+  m.n_head    = dim(o.heads, "--heads", 0);
+  m.n_head_kv = dim(o.kv_heads, "--kv-heads", m.n_head);
+  m.n_vocab   = dim(o.vocab, "--vocab", 0);
+  m.n_ctx     = dim(o.max_positions, "--max-positions", 2048);
+  if (o.head_dim) {
+    m.head_dim = dim(o.head_dim, "--head-dim", 0);
+  } else {
+    if (m.n_head <= 0) throw InputError("invalid model", "--heads", "must be positive");
+    if (m.n_embd % m.n_head != 0)
+      throw InputError("invalid model", "--heads",
+                       fmt::format("{} heads do not divide hidden size {}", m.n_head, m.n_embd));
+    m.head_dim = m.n_embd / m.n_head;
+  }
+  m.positions = choose(o.positions, "--positions",
+                       {{"learned", PositionKind::learned}, {"rope", PositionKind::rope},
+                        {"alibi", PositionKind::alibi}, {"none", PositionKind::none}},
+                       PositionKind::learned);
+  m.norm      = choose(o.norm, "--norm",
+                       {{"layernorm", NormKind::layernorm}, {"rmsnorm", NormKind::rmsnorm}},
+                       NormKind::layernorm);
+  m.norm_bias = m.norm == NormKind::layernorm;
+  m.mlp       = choose(o.mlp, "--mlp", {{"gelu", MlpKind::plain}, {"swiglu", MlpKind::gated}},
+                       MlpKind::plain);
+  m.activation = m.mlp == MlpKind::gated ? "silu" : "gelu";
+  m.n_ff       = dim(o.ffn, "--ffn", 4 * m.n_embd);
+  const bool bias = o.bias.value_or(true);
+  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
+  m.tied_head  = o.tied.value_or(true);
+  m.final_norm = o.final_norm.value_or(true);
+  m.n_expert   = dim(o.experts, "--experts", 0);
+  if (m.n_expert > 0) {
+    m.n_expert_used = dim(o.experts_per_token, "--experts-per-token", 2);
+    m.n_ff_expert   = dim(o.expert_ffn, "--expert-ffn", m.n_ff);
+    m.n_ff_shared   = dim(o.shared_experts, "--shared-experts", 0) * m.n_ff_expert;
+    m.moe_layers.assign(static_cast<std::size_t>(std::max<std::int64_t>(m.n_layer, 0)), true);
+  } else if (o.experts_per_token || o.expert_ffn || o.shared_experts) {
+    throw InputError("invalid model", "--experts", "expert options need --experts");
+  }
+  try {
+    validate(m);
+  } catch (const InputError& e) {  // name the flag the user typed, not the struct field
+    throw InputError(e.subject(), flag_for_field(e.field()), e.reason());
+  }
+  return m;
+}
+
+}  // namespace
+
+bool ModelOptions::any_shape_flag() const {
+  return layers || hidden || heads || kv_heads || ffn || vocab || max_positions || head_dim ||
+         positions || norm || mlp || bias || tied || final_norm || experts;
+}
+
+void add_model_options(CLI::App* app, ModelOptions& o, bool required) {
+  app->add_option("MODEL", o.model,
+                  "catalog name, HF id, config.json path or directory (or use shape flags)");
+  auto g = "Hypothetical model";
+  app->add_option("--layers", o.layers, "transformer layers")->group(g);
+  app->add_option("--hidden", o.hidden, "hidden size d_model")->group(g);
+  app->add_option("--heads", o.heads, "attention heads")->group(g);
+  app->add_option("--kv-heads", o.kv_heads, "key/value heads (GQA/MQA)")->group(g);
+  app->add_option("--ffn", o.ffn, "MLP inner width (default 4 x hidden)")->group(g);
+  app->add_option("--vocab", o.vocab, "vocabulary size")->group(g);
+  app->add_option("--max-positions", o.max_positions, "maximum positions")->group(g);
+  app->add_option("--head-dim", o.head_dim, "width of one head (default hidden/heads)")->group(g);
+  app->add_option("--positions", o.positions, "learned, rope, alibi or none")->group(g);
+  app->add_option("--norm", o.norm, "layernorm or rmsnorm")->group(g);
+  app->add_option("--mlp", o.mlp, "gelu or swiglu")->group(g);
+  auto toggle = [&](const std::string& on, const std::string& off, std::optional<bool>& into,
+                    const std::string& help) {
+    app->add_flag_callback(on, [&into] { into = true; }, help)->group(g);
+    app->add_flag_callback(off, [&into] { into = false; }, "no " + help)->group(g);
+  };
+  toggle("--bias", "--no-bias", o.bias, "biases on linear layers (default on)");
+  toggle("--tied", "--untied", o.tied, "output head tied to the embedding (default on)");
+  toggle("--final-norm", "--no-final-norm", o.final_norm, "norm before the head (default on)");
+  app->add_option("--experts", o.experts, "routed experts (mixture of experts)")->group(g);
+  app->add_option("--experts-per-token", o.experts_per_token, "experts per token")->group(g);
+  app->add_option("--expert-ffn", o.expert_ffn, "inner width of one expert")->group(g);
+  app->add_option("--shared-experts", o.shared_experts, "shared experts")->group(g);
+  (void)required;
+}
+
+ModelSpec resolve_model(const ModelOptions& o) {
+  if (o.model.empty()) return model_from_flags(o);
+  if (o.any_shape_flag())
+    throw InputError("contradictory model", "MODEL", "give either MODEL or shape flags, not both");
+  if (const CatalogEntry* e = find_model(o.model)) return model_from_catalog(*e);
+  std::error_code ec;
+  if (!looks_like_path(o.model) && !std::filesystem::exists(o.model, ec)) {
+    throw InputError("model not found", "MODEL",
+                       "'" + o.model + "' is not in the catalog (see `sizeup models`) nor a file");
+  }
+  std::string name = o.model;
+  return model_from_config_text(read_config_file(o.model), name);
+}
+
+CLI::Option* add_quantity(CLI::App* app, const std::string& name, std::optional<std::string>& into,
+                          const std::string& help) {
+  return app->add_option(name, into, help + " (accepts 70e9, 70B, 15T, 1.5k)");
+}
+
+std::string with_commas(std::uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+std::string human_count(double n) {
+  const char* units[] = {"", "K", "M", "B", "T", "P", "E"};
+  int u = 0;
+  while (n >= 1000 && u < 6) {
+    n /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f}", n) : fmt::format("{:.2f}{}", n, units[u]);
+}
+
+std::string table(const std::vector<std::vector<std::string>>& rows, int header_rows) {
+  std::vector<std::size_t> w;
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (w.size() <= i) w.push_back(0);
+      w[i] = std::max(w[i], r[i].size());
+    }
+  std::string out;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const auto& r = rows[k];
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      // First column left-aligned (labels), the rest right-aligned (numbers).
+      out += i == 0 ? fmt::format("{:<{}}", r[i], w[i]) : fmt::format("  {:>{}}", r[i], w[i]);
+    }
+    out += "\n";
+    if (static_cast<int>(k) + 1 == header_rows) {
+      std::size_t total = 0;
+      for (auto x : w) total += x + 2;
+      out += std::string(total - 2, '-') + "\n";
+    }
+  }
+  return out;
+}
+
+std::string explain_row(const std::string& label, const Derivation& d, const std::string& result) {
+  std::string s = "- **" + label + "**";
+  if (!d.formula.empty()) s += " = `" + d.formula + "`";
+  if (!d.substituted.empty()) s += "\n  = `" + d.substituted + "`";
+  s += "\n  = **" + result + "**";
+  if (!d.source.empty()) s += "  \n  _source: " + d.source + "_";
+  return s + "\n";
+}
+
+}  // namespace sizeup::cli

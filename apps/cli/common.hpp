@@ -1,0 +1,66 @@
+// Shared pieces of the sizeup CLI: model selection (catalog name, HF id, config path, or
+// shape flags), quantity options, and the Output every command returns.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "sizeup/breakdown.hpp"
+#include "sizeup/model.hpp"
+
+namespace sizeup::cli {
+
+// What a command produces; main() prints one of the three forms.
+struct Output {
+  nlohmann::json json = nlohmann::json::object();
+  std::string text;     // human-readable tables
+  std::string explain;  // Markdown derivation (--explain)
+};
+
+struct GlobalOptions {
+  bool json    = false;
+  bool explain = false;
+};
+
+// MODEL positional or hypothetical-model flags (cli-contract.md, "MODEL").
+struct ModelOptions {
+  std::string model;
+  std::optional<std::string> layers, hidden, heads, kv_heads, ffn, vocab, max_positions, head_dim;
+  std::optional<std::string> positions, norm, mlp;
+  std::optional<bool> bias, tied, final_norm;
+  std::optional<std::string> experts, experts_per_token, expert_ffn, shared_experts;
+  bool any_shape_flag() const;
+};
+
+void add_model_options(CLI::App* app, ModelOptions& o, bool required = true);
+ModelSpec resolve_model(const ModelOptions& o);
+
+// Registers an option holding a raw string that commands parse with parse_quantity etc.,
+// so that errors name the option (e.g. "--tokens").
+CLI::Option* add_quantity(CLI::App* app, const std::string& name, std::optional<std::string>& into,
+                          const std::string& help);
+
+// A command: builds its subcommand and returns the action run after parsing.
+using Action   = std::function<Output()>;
+using Register = std::function<Action(CLI::App& root, GlobalOptions& g)>;
+
+// Each command file defines one of these and adds it to the list in main.cpp.
+Action register_models(CLI::App& root, GlobalOptions& g);
+Action register_params(CLI::App& root, GlobalOptions& g);
+Action register_dtypes(CLI::App& root, GlobalOptions& g);
+
+// Formatting helpers shared by the commands.
+std::string with_commas(std::uint64_t n);
+std::string human_count(double n);  // 6.74B, 354.3M
+std::string table(const std::vector<std::vector<std::string>>& rows, int header_rows = 1);
+template <class T>
+std::string explain_rows(const std::string& title, const Breakdown<T>& b,
+                         const std::function<std::string(const T&)>& show);
+std::string explain_row(const std::string& label, const Derivation& d, const std::string& result);
+
+}  // namespace sizeup::cli
+
+#include "common_inl.hpp"

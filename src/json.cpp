@@ -1,0 +1,33 @@
+#include "sizeup/json.hpp"
+
+namespace sizeup {
+
+nlohmann::json to_json(const ModelSpec& m) {
+  nlohmann::json j = {
+      {"name", m.name},          {"family", m.family},           {"n_layer", m.n_layer},
+      {"n_embd", m.n_embd},      {"n_head", m.n_head},           {"n_head_kv", m.n_head_kv},
+      {"head_dim", m.head_dim},  {"n_ff", m.n_ff},               {"n_vocab", m.n_vocab},
+      {"n_ctx", m.n_ctx},        {"positions", to_string(m.positions)},
+      {"norm", to_string(m.norm)}, {"mlp", to_string(m.mlp)},    {"activation", m.activation},
+      {"tied_head", m.tied_head}, {"attention", m.attention == AttentionKind::mla ? "mla" : "standard"},
+  };
+  if (m.is_moe()) {
+    j["n_expert"]      = m.n_expert;
+    j["n_expert_used"] = m.n_expert_used;
+    j["n_ff_expert"]   = m.n_ff_expert;
+    j["n_ff_shared"]   = m.n_ff_shared;
+    j["n_moe_layers"]  = m.n_moe_layers();
+  }
+  if (m.sliding_window > 0) {
+    j["sliding_window"]   = m.sliding_window;
+    j["n_sliding_layers"] = m.n_sliding_layers();
+  }
+  if (m.encoder_decoder) j["n_layer_dec"] = m.n_layer_dec;
+  return j;
+}
+
+nlohmann::json to_json(const Derivation& d) {
+  return {{"formula", d.formula}, {"substituted", d.substituted}, {"source", d.source}};
+}
+
+}  // namespace sizeup

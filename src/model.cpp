@@ -1,0 +1,101 @@
+#include "sizeup/model.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "sizeup/error.hpp"
+
+namespace sizeup {
+namespace {
+
+constexpr std::int64_t kMaxDim = std::int64_t{1} << 40;  // sizes beyond 10^12 are input errors
+
+void require_positive(std::int64_t v, const char* field) {
+  if (v <= 0) throw InputError("invalid model", field, "must be positive, got " + std::to_string(v));
+  if (v > kMaxDim) throw InputError("invalid model", field, "is implausibly large: " + std::to_string(v));
+}
+
+void require_non_negative(std::int64_t v, const char* field) {
+  if (v < 0) throw InputError("invalid model", field, "must not be negative, got " + std::to_string(v));
+  if (v > kMaxDim) throw InputError("invalid model", field, "is implausibly large: " + std::to_string(v));
+}
+
+void require_divides(std::int64_t divisor, std::int64_t n, const char* field, const std::string& what) {
+  if (n % divisor != 0)
+    throw InputError("invalid model", field,
+                     std::to_string(divisor) + " does not divide " + what + " " + std::to_string(n));
+}
+
+void validate_moe(const ModelSpec& m) {
+  require_non_negative(m.n_expert, "n_expert");
+  require_non_negative(m.n_expert_used, "n_expert_used");
+  require_non_negative(m.n_ff_shared, "n_ff_shared");
+  if (!m.is_moe()) return;
+  require_positive(m.n_expert_used, "n_expert_used");
+  require_positive(m.n_ff_expert, "n_ff_expert");
+  if (m.n_expert_used > m.n_expert)
+    throw InputError("invalid model", "n_expert_used",
+                     "experts per token (" + std::to_string(m.n_expert_used) +
+                         ") exceeds the number of experts (" + std::to_string(m.n_expert) + ")");
+}
+
+}  // namespace
+
+std::int64_t ModelSpec::n_moe_layers() const {
+  if (!is_moe()) return 0;
+  return std::count(moe_layers.begin(), moe_layers.end(), true);
+}
+
+std::int64_t ModelSpec::n_sliding_layers() const {
+  if (sliding_window <= 0) return 0;
+  return std::count(sliding_layers.begin(), sliding_layers.end(), true);
+}
+
+void validate(const ModelSpec& m) {
+  require_positive(m.n_layer, "n_layer");
+  require_positive(m.n_embd, "n_embd");
+  require_positive(m.n_head, "n_head");
+  require_positive(m.n_head_kv, "n_head_kv");
+  require_positive(m.head_dim, "head_dim");
+  require_positive(m.n_vocab, "n_vocab");
+  require_positive(m.n_ctx, "n_ctx");
+  require_non_negative(m.n_ff, "n_ff");
+  require_non_negative(m.n_layer_dec, "n_layer_dec");
+  require_non_negative(m.position_offset, "position_offset");
+  require_non_negative(m.sliding_window, "sliding_window");
+  require_non_negative(m.embd_proj_dim, "embd_proj_dim");
+  if (m.n_head_kv > m.n_head)
+    throw InputError("invalid model", "n_head_kv",
+                     "key/value heads (" + std::to_string(m.n_head_kv) +
+                         ") exceed attention heads (" + std::to_string(m.n_head) + ")");
+  require_divides(m.n_head_kv, m.n_head, "n_head_kv", "attention heads");
+  if (m.norms_per_layer < 0 || m.norms_per_layer > 8)
+    throw InputError("invalid model", "norms_per_layer", "must be between 0 and 8");
+  if (m.attention == AttentionKind::mla) {
+    require_positive(m.kv_lora_rank, "kv_lora_rank");
+    require_positive(m.qk_rope_head_dim, "qk_rope_head_dim");
+    require_positive(m.v_head_dim, "v_head_dim");
+    require_non_negative(m.qk_nope_head_dim, "qk_nope_head_dim");
+    require_non_negative(m.q_lora_rank, "q_lora_rank");
+  }
+  validate_moe(m);
+  if (m.n_moe_layers() < m.n_layer) require_positive(m.n_ff, "n_ff");
+  if (!m.moe_layers.empty() && static_cast<std::int64_t>(m.moe_layers.size()) != m.n_layer)
+    throw InputError("invalid model", "moe_layers", "must list every layer");
+  if (m.encoder_decoder) require_positive(m.n_layer_dec, "n_layer_dec");
+}
+
+const char* to_string(NormKind k) { return k == NormKind::layernorm ? "layernorm" : "rmsnorm"; }
+const char* to_string(MlpKind k) { return k == MlpKind::gated ? "gated" : "plain"; }
+const char* to_string(PositionKind k) {
+  switch (k) {
+    case PositionKind::learned: return "learned";
+    case PositionKind::rope: return "rope";
+    case PositionKind::alibi: return "alibi";
+    case PositionKind::relative: return "relative";
+    case PositionKind::none: return "none";
+  }
+  return "?";
+}
+
+}  // namespace sizeup
