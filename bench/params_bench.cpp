@@ -21,7 +21,8 @@ BENCHMARK(BM_ParseAndCountLlama3_8B);
 static void BM_LoadWholeCatalog(benchmark::State& state) {
   for (auto _ : state) {
     sizeup::ParamCount sum = 0;
-    for (const auto& e : sizeup::model_catalog()) sum += sizeup::count_params(sizeup::model_from_catalog(e)).total;
+    for (const auto& e : sizeup::model_catalog())
+      sum += sizeup::count_params(sizeup::model_from_catalog(e)).total;
     benchmark::DoNotOptimize(sum);
   }
 }

@@ -17,7 +17,7 @@ std::string lower(std::string s) {
 // mantissa is NaN, so the top mantissa is 2 - 2^(1-m) rather than 2 - 2^-m.
 DTypeRange float_range(const DType& t) {
   const int e = t.exponent_bits, m = t.mantissa_bits;
-  const int bias = (1 << (e - 1)) - 1;
+  const int bias    = (1 << (e - 1)) - 1;
   const int top_exp = (t.specials == Specials::ieee ? (1 << e) - 2 : (1 << e) - 1) - bias;
   const double top_mant =
       t.specials == Specials::fn ? 2.0 - std::ldexp(1.0, 1 - m) : 2.0 - std::ldexp(1.0, -m);
@@ -39,8 +39,8 @@ DTypeRange int_range(const DType& t) {
 }  // namespace
 
 const std::vector<DType>& dtype_catalog() {
-  using K = DTypeKind;
-  using S = Specials;
+  using K                           = DTypeKind;
+  using S                           = Specials;
   static const std::vector<DType> c = {
       {"fp64", "float64,double", K::floating, 64, 64, 1, 11, 52, S::ieee},
       {"fp32", "float32,float", K::floating, 32, 32, 1, 8, 23, S::ieee},
@@ -72,8 +72,10 @@ const DType* find_dtype(const std::string& name) {
 
 DTypeRange dtype_range(const DType& t) {
   switch (t.kind) {
-    case DTypeKind::floating: return float_range(t);
-    case DTypeKind::integer: return int_range(t);
+    case DTypeKind::floating:
+      return float_range(t);
+    case DTypeKind::integer:
+      return int_range(t);
     // NF4 levels (QLoRA, Appendix E): smallest positive 0.0796..., the step below 1 is
     // 1 - 0.7229...; there are no subnormals, so min_normal = min_subnormal.
     case DTypeKind::lookup:

@@ -17,6 +17,8 @@ namespace {
 using json = nlohmann::json;
 using I    = std::int64_t;
 
+constexpr I kMaxLayers = 100000;
+
 // Alias-aware access to config fields, in the manner of llama.cpp's find_hparam.
 class Config {
  public:
@@ -54,21 +56,24 @@ class Config {
     std::string key;
     const json* v = find(keys, &key);
     if (!v) return dflt;
-    if (!v->is_boolean()) throw InputError("invalid config", key, "must be true or false, got " + v->dump());
+    if (!v->is_boolean())
+      throw InputError("invalid config", key, "must be true or false, got " + v->dump());
     return v->get<bool>();
   }
   double num(std::initializer_list<const char*> keys, double dflt) const {
     std::string key;
     const json* v = find(keys, &key);
     if (!v) return dflt;
-    if (!v->is_number()) throw InputError("invalid config", key, "must be a number, got " + v->dump());
+    if (!v->is_number())
+      throw InputError("invalid config", key, "must be a number, got " + v->dump());
     return v->get<double>();
   }
   std::string str(std::initializer_list<const char*> keys, const std::string& dflt) const {
     std::string key;
     const json* v = find(keys, &key);
     if (!v) return dflt;
-    if (!v->is_string()) throw InputError("invalid config", key, "must be a string, got " + v->dump());
+    if (!v->is_string())
+      throw InputError("invalid config", key, "must be a string, got " + v->dump());
     return v->get<std::string>();
   }
   std::vector<I> int_list(const char* key) const {
@@ -77,13 +82,17 @@ class Config {
     if (!v) return out;
     if (!v->is_array()) throw InputError("invalid config", key, "must be a list of integers");
     for (const auto& e : *v) {
-      if (!e.is_number_integer()) throw InputError("invalid config", key, "must be a list of integers");
+      if (!e.is_number_integer())
+        throw InputError("invalid config", key, "must be a list of integers");
       out.push_back(e.get<I>());
     }
     return out;
   }
   const json& raw() const { return j_; }
-  std::string family() const { return j_.value("model_type", std::string("?")); }
+  std::string family() const {
+    auto it = j_.find("model_type");
+    return it != j_.end() && it->is_string() ? it->get<std::string>() : "?";
+  }
 
  private:
   const json& j_;
@@ -92,18 +101,31 @@ class Config {
 // Head width: explicit head_dim, else hidden / heads, which must then divide exactly.
 I head_dim_of(const Config& c, I d, I heads) {
   if (auto hd = c.opt_int({"head_dim"})) return *hd;
-  if (heads <= 0) throw InputError("invalid model", "num_attention_heads", "must be positive, got " + std::to_string(heads));
-  if (d % heads != 0)
+  if (heads <= 0)
     throw InputError("invalid model", "num_attention_heads",
-                     std::to_string(heads) + " heads do not divide hidden size " + std::to_string(d));
+                     "must be positive, got " + std::to_string(heads));
+  if (d % heads != 0)
+    throw InputError(
+        "invalid model", "num_attention_heads",
+        std::to_string(heads) + " heads do not divide hidden size " + std::to_string(d));
   return d / heads;
+}
+
+// Per-layer lists are built from the layer count, so bound it before anything allocates.
+I layer_count(const Config& c, std::initializer_list<const char*> keys) {
+  const I n = c.req_int(keys);
+  if (n <= 0 || n > kMaxLayers)
+    throw InputError(
+        "invalid model", *keys.begin(),
+        "must be between 1 and " + std::to_string(kMaxLayers) + ", got " + std::to_string(n));
+  return n;
 }
 
 // Shared core of decoder-only configs (HF names first, GPT-2 style aliases after).
 void read_core(const Config& c, ModelSpec& m, I default_ff_mult = 4) {
   m.n_vocab   = c.req_int({"vocab_size"});
   m.n_embd    = c.req_int({"hidden_size", "n_embd", "d_model", "n_embed"});
-  m.n_layer   = c.req_int({"num_hidden_layers", "n_layer", "num_layers"});
+  m.n_layer   = layer_count(c, {"num_hidden_layers", "n_layer", "num_layers"});
   m.n_head    = c.req_int({"num_attention_heads", "n_head", "num_heads"});
   m.n_head_kv = c.int_or({"num_key_value_heads"}, m.n_head);
   m.head_dim  = head_dim_of(c, m.n_embd, m.n_head);
@@ -115,14 +137,14 @@ void read_core(const Config& c, ModelSpec& m, I default_ff_mult = 4) {
 // Llama-style decoder: RMSNorm, gated SiLU MLP, RoPE, optional attention/MLP biases.
 void read_llama_like(const Config& c, ModelSpec& m, bool tie_default) {
   read_core(c, m);
-  m.norm       = NormKind::rmsnorm;
-  m.mlp        = MlpKind::gated;
-  m.activation = c.str({"hidden_act", "hidden_activation"}, "silu");
-  m.positions  = PositionKind::rope;
+  m.norm        = NormKind::rmsnorm;
+  m.mlp         = MlpKind::gated;
+  m.activation  = c.str({"hidden_act", "hidden_activation"}, "silu");
+  m.positions   = PositionKind::rope;
   const bool ab = c.flag({"attention_bias"}, false);
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = ab;
-  m.mlp_bias  = c.flag({"mlp_bias"}, false);
-  m.tied_head = c.flag({"tie_word_embeddings"}, tie_default);
+  m.mlp_bias                                = c.flag({"mlp_bias"}, false);
+  m.tied_head                               = c.flag({"tie_word_embeddings"}, tie_default);
 }
 
 // layer_types ("sliding_attention"/"full_attention"), if the config lists them.
@@ -132,7 +154,8 @@ bool read_layer_types(const Config& c, ModelSpec& m) {
   if (!v->is_array() || static_cast<I>(v->size()) != m.n_layer)
     throw InputError("invalid config", "layer_types", "must list one type per layer");
   m.sliding_layers.clear();
-  for (const auto& t : *v) m.sliding_layers.push_back(t.is_string() && t.get<std::string>() == "sliding_attention");
+  for (const auto& t : *v)
+    m.sliding_layers.push_back(t.is_string() && t.get<std::string>() == "sliding_attention");
   if (c.opt_int({"sliding_window"})) m.sliding_window = *c.opt_int({"sliding_window"});
   return true;
 }
@@ -144,7 +167,7 @@ void read_sliding_all(const Config& c, ModelSpec& m) {
   const auto w = c.opt_int({"sliding_window"});
   if (!w || *w <= 0 || !c.flag({"use_sliding_window"}, true)) return;
   m.sliding_window = *w;
-  const I first    = c.raw().contains("use_sliding_window") ? c.int_or({"max_window_layers"}, 0) : 0;
+  const I first = c.raw().contains("use_sliding_window") ? c.int_or({"max_window_layers"}, 0) : 0;
   m.sliding_layers.assign(m.n_layer, false);
   for (I i = first; i < m.n_layer; ++i) m.sliding_layers[i] = true;
 }
@@ -169,7 +192,7 @@ void qwen_moe_layers(const Config& c, ModelSpec& m) {
   const auto dense = c.int_list("mlp_only_layers");
   m.moe_layers.assign(m.n_layer, false);
   for (I i = 0; i < m.n_layer; ++i) {
-    bool listed = std::find(dense.begin(), dense.end(), i) != dense.end();
+    bool listed     = std::find(dense.begin(), dense.end(), i) != dense.end();
     m.moe_layers[i] = m.n_expert > 0 && !listed && (i + 1) % step == 0;
   }
 }
@@ -180,7 +203,7 @@ void read_gpt2(const Config& c, ModelSpec& m) {
   m.norm      = NormKind::layernorm;
   m.norm_bias = true;
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
-  m.mlp        = MlpKind::plain;
+  m.mlp                                                  = MlpKind::plain;
   m.activation = c.str({"activation_function"}, "gelu_new");
   m.tied_head  = c.flag({"tie_word_embeddings"}, true);
 }
@@ -193,10 +216,10 @@ void read_gpt_neox(const Config& c, ModelSpec& m) {
   m.norm_bias      = true;
   m.parallel_block = c.flag({"use_parallel_residual"}, true);
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = c.flag({"attention_bias"}, true);
-  m.mlp_bias   = true;
-  m.mlp        = MlpKind::plain;
-  m.activation = c.str({"hidden_act"}, "gelu");
-  m.tied_head  = c.flag({"tie_word_embeddings"}, false);
+  m.mlp_bias                                = true;
+  m.mlp                                     = MlpKind::plain;
+  m.activation                              = c.str({"hidden_act"}, "gelu");
+  m.tied_head                               = c.flag({"tie_word_embeddings"}, false);
 }
 
 void read_gptj(const Config& c, ModelSpec& m) {
@@ -222,10 +245,11 @@ void read_opt(const Config& c, ModelSpec& m) {
   m.norm_bias       = c.flag({"layer_norm_elementwise_affine"}, true);
   const bool bias   = c.flag({"enable_bias"}, true);
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
-  m.final_norm = c.flag({"do_layer_norm_before"}, true) && !c.flag({"_remove_final_layer_norm"}, false);
-  m.mlp        = MlpKind::plain;
-  m.activation = c.str({"activation_function"}, "relu");
-  const I proj = c.int_or({"word_embed_proj_dim"}, m.n_embd);
+  m.final_norm =
+      c.flag({"do_layer_norm_before"}, true) && !c.flag({"_remove_final_layer_norm"}, false);
+  m.mlp           = MlpKind::plain;
+  m.activation    = c.str({"activation_function"}, "relu");
+  const I proj    = c.int_or({"word_embed_proj_dim"}, m.n_embd);
   m.embd_proj_dim = proj != m.n_embd ? proj : 0;
   m.tied_head     = c.flag({"tie_word_embeddings"}, true);
 }
@@ -237,9 +261,9 @@ void read_bloom(const Config& c, ModelSpec& m) {
   m.norm           = NormKind::layernorm;
   m.norm_bias      = true;
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
-  m.mlp        = MlpKind::plain;
-  m.activation = "gelu";
-  m.tied_head  = c.flag({"tie_word_embeddings"}, true);
+  m.mlp                                                  = MlpKind::plain;
+  m.activation                                           = "gelu";
+  m.tied_head                                            = c.flag({"tie_word_embeddings"}, true);
 }
 
 // Falcon: multi-query (1 kv head) in the old architecture, num_kv_heads groups in the new one
@@ -248,17 +272,18 @@ void read_falcon(const Config& c, ModelSpec& m) {
   read_core(c, m);
   const bool new_arch = c.flag({"new_decoder_architecture"}, false);
   const bool mqa      = c.flag({"multi_query"}, true);
-  m.n_head_kv = new_arch ? c.int_or({"num_kv_heads"}, m.n_head) : (mqa ? 1 : m.n_head);
-  m.parallel_block  = c.flag({"parallel_attn"}, true);
-  m.norms_per_layer = new_arch ? c.int_or({"num_ln_in_parallel_attn"}, 2) : (m.parallel_block ? 1 : 2);
-  m.positions       = c.flag({"alibi"}, false) ? PositionKind::alibi : PositionKind::rope;
-  m.norm            = NormKind::layernorm;
-  m.norm_bias       = true;
-  const bool bias   = c.flag({"bias"}, false);
+  m.n_head_kv         = new_arch ? c.int_or({"num_kv_heads"}, m.n_head) : (mqa ? 1 : m.n_head);
+  m.parallel_block    = c.flag({"parallel_attn"}, true);
+  m.norms_per_layer =
+      new_arch ? c.int_or({"num_ln_in_parallel_attn"}, 2) : (m.parallel_block ? 1 : 2);
+  m.positions     = c.flag({"alibi"}, false) ? PositionKind::alibi : PositionKind::rope;
+  m.norm          = NormKind::layernorm;
+  m.norm_bias     = true;
+  const bool bias = c.flag({"bias"}, false);
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
-  m.mlp        = MlpKind::plain;
-  m.activation = c.str({"activation"}, "gelu");
-  m.tied_head  = c.flag({"tie_word_embeddings"}, true);
+  m.mlp                                                  = MlpKind::plain;
+  m.activation                                           = c.str({"activation"}, "gelu");
+  m.tied_head                                            = c.flag({"tie_word_embeddings"}, true);
 }
 
 void read_qwen2(const Config& c, ModelSpec& m) {
@@ -311,7 +336,7 @@ void read_gemma(const Config& c, ModelSpec& m) {
 
 void read_gemma2(const Config& c, ModelSpec& m) {
   read_gemma(c, m);
-  m.norms_per_layer = 4;  // input, post-attention, pre- and post-feedforward
+  m.norms_per_layer = 4;                 // input, post-attention, pre- and post-feedforward
   read_sliding_pattern(c, m, 2, false);  // HF Gemma2: even layers slide
 }
 
@@ -324,19 +349,21 @@ void read_gemma3(const Config& c, ModelSpec& m) {
 
 void read_phi(const Config& c, ModelSpec& m) {
   read_core(c, m);
-  m.positions       = PositionKind::rope;
-  m.rope_dims       = static_cast<I>(c.num({"partial_rotary_factor"}, 0.5) * static_cast<double>(m.head_dim));
+  m.positions = PositionKind::rope;
+  m.rope_dims =
+      static_cast<I>(c.num({"partial_rotary_factor"}, 0.5) * static_cast<double>(m.head_dim));
   m.norm            = NormKind::layernorm;
   m.norm_bias       = true;
   m.norms_per_layer = 1;
   m.parallel_block  = true;
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
-  m.mlp        = MlpKind::plain;
-  m.activation = c.str({"hidden_act"}, "gelu_new");
-  m.tied_head  = c.flag({"tie_word_embeddings"}, false);
-  m.head_bias  = true;
+  m.mlp                                                  = MlpKind::plain;
+  m.activation                                           = c.str({"hidden_act"}, "gelu_new");
+  m.tied_head                                            = c.flag({"tie_word_embeddings"}, false);
+  m.head_bias                                            = true;
   if (c.flag({"qk_layernorm"}, false))
-    throw InputError("unsupported config", "qk_layernorm", "Phi with q/k LayerNorm is not supported yet");
+    throw InputError("unsupported config", "qk_layernorm",
+                     "Phi with q/k LayerNorm is not supported yet");
 }
 
 void read_phi3(const Config& c, ModelSpec& m) {
@@ -351,12 +378,12 @@ void read_olmo2(const Config& c, ModelSpec& m) {
 
 void read_starcoder2(const Config& c, ModelSpec& m) {
   read_core(c, m);
-  m.positions = PositionKind::rope;
-  m.norm      = NormKind::layernorm;
-  m.norm_bias = true;
+  m.positions     = PositionKind::rope;
+  m.norm          = NormKind::layernorm;
+  m.norm_bias     = true;
   const bool bias = c.flag({"use_bias"}, true);
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
-  m.mlp        = MlpKind::plain;
+  m.mlp                                                  = MlpKind::plain;
   m.activation = c.str({"hidden_act"}, "gelu_pytorch_tanh");
   m.tied_head  = c.flag({"tie_word_embeddings"}, true);
   read_sliding_all(c, m);
@@ -395,30 +422,31 @@ void read_bert(const Config& c, ModelSpec& m) {
   m.norm_bias      = true;
   m.final_norm     = false;
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
-  m.mlp        = MlpKind::plain;
-  m.activation = c.str({"hidden_act"}, "gelu");
-  m.pooler     = true;
-  m.tied_head  = true;
+  m.mlp                                                  = MlpKind::plain;
+  m.activation                                           = c.str({"hidden_act"}, "gelu");
+  m.pooler                                               = true;
+  m.tied_head                                            = true;
 }
 
 void read_t5(const Config& c, ModelSpec& m) {
-  m.n_vocab         = c.req_int({"vocab_size"});
-  m.n_embd          = c.req_int({"d_model"});
-  m.n_layer         = c.req_int({"num_layers"});
-  m.n_layer_dec     = c.int_or({"num_decoder_layers"}, m.n_layer);
-  m.n_head          = c.req_int({"num_heads"});
-  m.n_head_kv       = m.n_head;
-  m.head_dim        = c.req_int({"d_kv"});
-  m.n_ff            = c.req_int({"d_ff"});
-  m.n_ctx           = c.int_or({"n_positions"}, 512);
-  m.n_rel_buckets   = c.int_or({"relative_attention_num_buckets"}, 32);
-  m.positions       = PositionKind::relative;
-  m.norm            = NormKind::rmsnorm;  // T5LayerNorm: scale only, no mean, no bias
-  m.encoder_decoder = true;
+  m.n_vocab = c.req_int({"vocab_size"});
+  m.n_embd  = c.req_int({"d_model"});
+  m.n_layer = layer_count(c, {"num_layers"});
+  m.n_layer_dec =
+      c.raw().contains("num_decoder_layers") ? layer_count(c, {"num_decoder_layers"}) : m.n_layer;
+  m.n_head             = c.req_int({"num_heads"});
+  m.n_head_kv          = m.n_head;
+  m.head_dim           = c.req_int({"d_kv"});
+  m.n_ff               = c.req_int({"d_ff"});
+  m.n_ctx              = c.int_or({"n_positions"}, 512);
+  m.n_rel_buckets      = c.int_or({"relative_attention_num_buckets"}, 32);
+  m.positions          = PositionKind::relative;
+  m.norm               = NormKind::rmsnorm;  // T5LayerNorm: scale only, no mean, no bias
+  m.encoder_decoder    = true;
   const std::string ff = c.str({"feed_forward_proj"}, "relu");
-  m.mlp        = ff.rfind("gated-", 0) == 0 ? MlpKind::gated : MlpKind::plain;
-  m.activation = m.mlp == MlpKind::gated ? ff.substr(6) : ff;
-  m.tied_head  = c.flag({"tie_word_embeddings"}, true);
+  m.mlp                = ff.rfind("gated-", 0) == 0 ? MlpKind::gated : MlpKind::plain;
+  m.activation         = m.mlp == MlpKind::gated ? ff.substr(6) : ff;
+  m.tied_head          = c.flag({"tie_word_embeddings"}, true);
 }
 
 using Reader = std::function<void(const Config&, ModelSpec&)>;
@@ -455,14 +483,30 @@ const std::map<std::string, Reader>& readers() {
 
 // architectures class-name prefix -> model_type, for configs without model_type.
 const std::pair<const char*, const char*> kArchitecturePrefixes[] = {
-    {"GPT2", "gpt2"},          {"GPTNeoX", "gpt_neox"},     {"GPTJ", "gptj"},
-    {"OPT", "opt"},            {"Bloom", "bloom"},          {"Falcon", "falcon"},
-    {"Llama", "llama"},        {"Mistral", "mistral"},      {"Mixtral", "mixtral"},
-    {"Qwen2Moe", "qwen2_moe"}, {"Qwen2", "qwen2"},          {"Qwen3Moe", "qwen3_moe"},
-    {"Qwen3", "qwen3"},        {"Gemma3", "gemma3_text"},   {"Gemma2", "gemma2"},
-    {"Gemma", "gemma"},        {"Phi3", "phi3"},            {"Phi", "phi"},
-    {"DeepseekV2", "deepseek_v2"}, {"DeepseekV3", "deepseek_v3"}, {"Olmo2", "olmo2"},
-    {"Starcoder2", "starcoder2"}, {"Bert", "bert"},         {"T5", "t5"},
+    {"GPT2", "gpt2"},
+    {"GPTNeoX", "gpt_neox"},
+    {"GPTJ", "gptj"},
+    {"OPT", "opt"},
+    {"Bloom", "bloom"},
+    {"Falcon", "falcon"},
+    {"Llama", "llama"},
+    {"Mistral", "mistral"},
+    {"Mixtral", "mixtral"},
+    {"Qwen2Moe", "qwen2_moe"},
+    {"Qwen2", "qwen2"},
+    {"Qwen3Moe", "qwen3_moe"},
+    {"Qwen3", "qwen3"},
+    {"Gemma3", "gemma3_text"},
+    {"Gemma2", "gemma2"},
+    {"Gemma", "gemma"},
+    {"Phi3", "phi3"},
+    {"Phi", "phi"},
+    {"DeepseekV2", "deepseek_v2"},
+    {"DeepseekV3", "deepseek_v3"},
+    {"Olmo2", "olmo2"},
+    {"Starcoder2", "starcoder2"},
+    {"Bert", "bert"},
+    {"T5", "t5"},
 };
 
 std::string family_list() {
@@ -486,8 +530,9 @@ std::string resolve_family(const json& j) {
         if (a.get<std::string>().rfind(prefix, 0) == 0) return type;
     }
   }
-  throw InputError("unsupported model", "model_type",
-                   "config has no recognised model_type or architectures; supported: " + family_list());
+  throw InputError(
+      "unsupported model", "model_type",
+      "config has no recognised model_type or architectures; supported: " + family_list());
 }
 
 }  // namespace
@@ -506,7 +551,8 @@ ModelSpec model_from_config_text(std::string_view text, const std::string& name)
   if (family == "gemma3") {  // multimodal wrapper: count the language model
     j      = j.at("text_config");
     family = "gemma3_text";
-    if (!j.is_object()) throw InputError("malformed config", "text_config", "must be a JSON object");
+    if (!j.is_object())
+      throw InputError("malformed config", "text_config", "must be a JSON object");
   }
   ModelSpec m;
   m.name   = name;

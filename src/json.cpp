@@ -4,12 +4,22 @@ namespace sizeup {
 
 nlohmann::json to_json(const ModelSpec& m) {
   nlohmann::json j = {
-      {"name", m.name},          {"family", m.family},           {"n_layer", m.n_layer},
-      {"n_embd", m.n_embd},      {"n_head", m.n_head},           {"n_head_kv", m.n_head_kv},
-      {"head_dim", m.head_dim},  {"n_ff", m.n_ff},               {"n_vocab", m.n_vocab},
-      {"n_ctx", m.n_ctx},        {"positions", to_string(m.positions)},
-      {"norm", to_string(m.norm)}, {"mlp", to_string(m.mlp)},    {"activation", m.activation},
-      {"tied_head", m.tied_head}, {"attention", m.attention == AttentionKind::mla ? "mla" : "standard"},
+      {"name", m.name},
+      {"family", m.family},
+      {"n_layer", m.n_layer},
+      {"n_embd", m.n_embd},
+      {"n_head", m.n_head},
+      {"n_head_kv", m.n_head_kv},
+      {"head_dim", m.head_dim},
+      {"n_ff", m.n_ff},
+      {"n_vocab", m.n_vocab},
+      {"n_ctx", m.n_ctx},
+      {"positions", to_string(m.positions)},
+      {"norm", to_string(m.norm)},
+      {"mlp", to_string(m.mlp)},
+      {"activation", m.activation},
+      {"tied_head", m.tied_head},
+      {"attention", m.attention == AttentionKind::mla ? "mla" : "standard"},
   };
   if (m.is_moe()) {
     j["n_expert"]      = m.n_expert;

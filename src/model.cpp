@@ -11,19 +11,25 @@ namespace {
 constexpr std::int64_t kMaxDim = std::int64_t{1} << 40;  // sizes beyond 10^12 are input errors
 
 void require_positive(std::int64_t v, const char* field) {
-  if (v <= 0) throw InputError("invalid model", field, "must be positive, got " + std::to_string(v));
-  if (v > kMaxDim) throw InputError("invalid model", field, "is implausibly large: " + std::to_string(v));
+  if (v <= 0)
+    throw InputError("invalid model", field, "must be positive, got " + std::to_string(v));
+  if (v > kMaxDim)
+    throw InputError("invalid model", field, "is implausibly large: " + std::to_string(v));
 }
 
 void require_non_negative(std::int64_t v, const char* field) {
-  if (v < 0) throw InputError("invalid model", field, "must not be negative, got " + std::to_string(v));
-  if (v > kMaxDim) throw InputError("invalid model", field, "is implausibly large: " + std::to_string(v));
+  if (v < 0)
+    throw InputError("invalid model", field, "must not be negative, got " + std::to_string(v));
+  if (v > kMaxDim)
+    throw InputError("invalid model", field, "is implausibly large: " + std::to_string(v));
 }
 
-void require_divides(std::int64_t divisor, std::int64_t n, const char* field, const std::string& what) {
+void require_divides(std::int64_t divisor, std::int64_t n, const char* field,
+                     const std::string& what) {
   if (n % divisor != 0)
-    throw InputError("invalid model", field,
-                     std::to_string(divisor) + " does not divide " + what + " " + std::to_string(n));
+    throw InputError(
+        "invalid model", field,
+        std::to_string(divisor) + " does not divide " + what + " " + std::to_string(n));
 }
 
 void validate_moe(const ModelSpec& m) {
@@ -53,6 +59,9 @@ std::int64_t ModelSpec::n_sliding_layers() const {
 
 void validate(const ModelSpec& m) {
   require_positive(m.n_layer, "n_layer");
+  if (m.n_layer > 100000 || m.n_layer_dec > 100000)
+    throw InputError("invalid model", "n_layer",
+                     "more than 100000 layers is not a plausible model");
   require_positive(m.n_embd, "n_embd");
   require_positive(m.n_head, "n_head");
   require_positive(m.n_head_kv, "n_head_kv");
@@ -89,11 +98,16 @@ const char* to_string(NormKind k) { return k == NormKind::layernorm ? "layernorm
 const char* to_string(MlpKind k) { return k == MlpKind::gated ? "gated" : "plain"; }
 const char* to_string(PositionKind k) {
   switch (k) {
-    case PositionKind::learned: return "learned";
-    case PositionKind::rope: return "rope";
-    case PositionKind::alibi: return "alibi";
-    case PositionKind::relative: return "relative";
-    case PositionKind::none: return "none";
+    case PositionKind::learned:
+      return "learned";
+    case PositionKind::rope:
+      return "rope";
+    case PositionKind::alibi:
+      return "alibi";
+    case PositionKind::relative:
+      return "relative";
+    case PositionKind::none:
+      return "none";
   }
   return "?";
 }

@@ -48,11 +48,11 @@ ParamsReport count_params(const ModelSpec& m) {
   const ParamCount inactive = m.is_moe() ? routed / static_cast<ParamCount>(m.n_expert) *
                                                static_cast<ParamCount>(m.n_expert - m.n_expert_used)
                                          : 0;
-  r.active            = r.total - inactive;
-  r.active_derivation = {"total - routed_experts * (E - k) / E",
-                         fmt::format("{} - {} * ({} - {}) / {}", r.total, routed, m.n_expert,
-                                     m.n_expert_used, m.n_expert ? m.n_expert : 1),
-                         "Fedus et al. 2021 (Switch), Sec. 2: each token visits k of E experts"};
+  r.active                  = r.total - inactive;
+  r.active_derivation       = {"total - routed_experts * (E - k) / E",
+                               fmt::format("{} - {} * ({} - {}) / {}", r.total, routed, m.n_expert,
+                                           m.n_expert_used, m.n_expert ? m.n_expert : 1),
+                               "Fedus et al. 2021 (Switch), Sec. 2: each token visits k of E experts"};
   return r;
 }
 

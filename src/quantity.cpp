@@ -32,7 +32,8 @@ double leading_number(const std::string& s, std::string& rest, const std::string
 }
 
 double checked(double v, const std::string& text, const std::string& field) {
-  if (!std::isfinite(v)) throw InputError("invalid number", field, "'" + text + "' is out of range");
+  if (!std::isfinite(v))
+    throw InputError("invalid number", field, "'" + text + "' is out of range");
   if (v < 0) throw InputError("invalid number", field, "'" + text + "' must not be negative");
   return v;
 }
@@ -46,12 +47,31 @@ double parse_quantity(const std::string& raw, const std::string& field) {
   double scale   = 1;
   if (suffix.size() == 1) {
     switch (suffix[0]) {
-      case 'k': case 'K': scale = 1e3; break;
-      case 'm': case 'M': scale = 1e6; break;
-      case 'b': case 'B': case 'g': case 'G': scale = 1e9; break;
-      case 't': case 'T': scale = 1e12; break;
-      case 'p': case 'P': scale = 1e15; break;
-      default: throw InputError("invalid number", field, "unknown suffix '" + suffix + "' in '" + text + "'");
+      case 'k':
+      case 'K':
+        scale = 1e3;
+        break;
+      case 'm':
+      case 'M':
+        scale = 1e6;
+        break;
+      case 'b':
+      case 'B':
+      case 'g':
+      case 'G':
+        scale = 1e9;
+        break;
+      case 't':
+      case 'T':
+        scale = 1e12;
+        break;
+      case 'p':
+      case 'P':
+        scale = 1e15;
+        break;
+      default:
+        throw InputError("invalid number", field,
+                         "unknown suffix '" + suffix + "' in '" + text + "'");
     }
   } else if (!suffix.empty()) {
     throw InputError("invalid number", field, "unknown suffix '" + suffix + "' in '" + text + "'");
@@ -61,7 +81,8 @@ double parse_quantity(const std::string& raw, const std::string& field) {
 
 std::int64_t parse_count(const std::string& text, const std::string& field) {
   const double v = parse_quantity(text, field);
-  if (v != std::floor(v)) throw InputError("invalid number", field, "'" + text + "' must be a whole number");
+  if (v != std::floor(v))
+    throw InputError("invalid number", field, "'" + text + "' must be a whole number");
   if (v >= 9.2e18) throw InputError("invalid number", field, "'" + text + "' is too large");
   return static_cast<std::int64_t>(v);
 }
@@ -73,16 +94,27 @@ double parse_bytes(const std::string& raw, const std::string& field) {
   std::string u;
   for (char c : unit) u += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   double scale = 1;
-  if (u.empty() || u == "b") scale = 1;
-  else if (u == "kb") scale = 1e3;
-  else if (u == "mb") scale = 1e6;
-  else if (u == "gb") scale = 1e9;
-  else if (u == "tb") scale = 1e12;
-  else if (u == "kib") scale = 1024.0;
-  else if (u == "mib") scale = 1048576.0;
-  else if (u == "gib") scale = 1073741824.0;
-  else if (u == "tib") scale = 1099511627776.0;
-  else throw InputError("invalid size", field, "unknown unit '" + unit + "' (use GB = 10^9 or GiB = 2^30 bytes)");
+  if (u.empty() || u == "b")
+    scale = 1;
+  else if (u == "kb")
+    scale = 1e3;
+  else if (u == "mb")
+    scale = 1e6;
+  else if (u == "gb")
+    scale = 1e9;
+  else if (u == "tb")
+    scale = 1e12;
+  else if (u == "kib")
+    scale = 1024.0;
+  else if (u == "mib")
+    scale = 1048576.0;
+  else if (u == "gib")
+    scale = 1073741824.0;
+  else if (u == "tib")
+    scale = 1099511627776.0;
+  else
+    throw InputError("invalid size", field,
+                     "unknown unit '" + unit + "' (use GB = 10^9 or GiB = 2^30 bytes)");
   return checked(v * scale, text, field);
 }
 

@@ -36,8 +36,9 @@ class TableBuilder {
               bool bias, I repeat, Split split) {
     add(name + ".weight", module, c, {out, in}, repeat, true, split);
     // A row-parallel bias is added after the all-reduce, so it stays whole on each rank.
-    if (bias) add(name + ".bias", module, c, {out}, repeat, false,
-                  split == Split::row ? Split::replicated : split);
+    if (bias)
+      add(name + ".bias", module, c, {out}, repeat, false,
+          split == Split::row ? Split::replicated : split);
   }
   void norm(const std::string& name, I width, I repeat, bool with_bias) {
     add(name + ".weight", "norm", Component::norm, {width}, repeat);
@@ -85,8 +86,8 @@ void latent_attention(TableBuilder& b, const std::string& p, I L) {
   const auto& m   = b.m();
   const I qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim;
   if (m.q_lora_rank > 0) {
-    b.linear(p + "q_a_proj", "q_a_proj", Component::attention, m.n_embd, m.q_lora_rank, m.q_bias,
-             L, Split::replicated);
+    b.linear(p + "q_a_proj", "q_a_proj", Component::attention, m.n_embd, m.q_lora_rank, m.q_bias, L,
+             Split::replicated);
     b.add(p + "q_a_layernorm.weight", "norm", Component::attention, {m.q_lora_rank}, L);
     b.linear(p + "q_b_proj", "q_b_proj", Component::attention, m.q_lora_rank, m.n_head * qk_head,
              false, L, Split::column);
@@ -123,13 +124,13 @@ void routed_experts(TableBuilder& b, const std::string& p, I L) {
           true, Split::expert);
   b.add(p + "experts.up_proj.weight", "up_proj", Component::routed_experts, {E, fe, d}, L, true,
         Split::expert);
-  b.add(p + "experts.down_proj.weight", "down_proj", Component::routed_experts, {E, d, fe}, L,
-        true, Split::expert);
+  b.add(p + "experts.down_proj.weight", "down_proj", Component::routed_experts, {E, d, fe}, L, true,
+        Split::expert);
   if (m.n_ff_shared > 0)
     feed_forward(b, p + "shared_experts.", Component::shared_experts, m.n_ff_shared, false, L);
   if (m.shared_expert_gate)
-    b.linear(p + "shared_expert_gate", "shared_expert_gate", Component::shared_experts, d, 1,
-             false, L, Split::replicated);
+    b.linear(p + "shared_expert_gate", "shared_expert_gate", Component::shared_experts, d, 1, false,
+             L, Split::replicated);
 }
 
 const char* const kNormNames[] = {"input_layernorm", "post_attention_layernorm",
@@ -169,8 +170,8 @@ void embeddings(TableBuilder& b) {
   if (m.embd_proj_dim > 0) {  // OPT-350m: project_in {d, p}, project_out {p, d}, no bias
     b.linear("project_in", "project_in", Component::token_embedding, e_width, m.n_embd, false, 1,
              Split::replicated);
-    b.linear("project_out", "project_out", Component::token_embedding, m.n_embd, e_width, false,
-             1, Split::replicated);
+    b.linear("project_out", "project_out", Component::token_embedding, m.n_embd, e_width, false, 1,
+             Split::replicated);
   }
   if (m.positions == PositionKind::learned)
     b.add("embed_positions.weight", "embed_positions", Component::position_embedding,
@@ -241,27 +242,42 @@ std::vector<Tensor> tensor_table(const ModelSpec& m) {
 
 const char* to_string(Component c) {
   switch (c) {
-    case Component::token_embedding: return "token_embedding";
-    case Component::position_embedding: return "position_embedding";
-    case Component::attention: return "attention";
-    case Component::mlp: return "mlp";
-    case Component::router: return "router";
-    case Component::routed_experts: return "routed_experts";
-    case Component::shared_experts: return "shared_experts";
-    case Component::norm: return "norm";
-    case Component::output_head: return "output_head";
-    case Component::pooler: return "pooler";
+    case Component::token_embedding:
+      return "token_embedding";
+    case Component::position_embedding:
+      return "position_embedding";
+    case Component::attention:
+      return "attention";
+    case Component::mlp:
+      return "mlp";
+    case Component::router:
+      return "router";
+    case Component::routed_experts:
+      return "routed_experts";
+    case Component::shared_experts:
+      return "shared_experts";
+    case Component::norm:
+      return "norm";
+    case Component::output_head:
+      return "output_head";
+    case Component::pooler:
+      return "pooler";
   }
   return "?";
 }
 
 const char* to_string(Split s) {
   switch (s) {
-    case Split::replicated: return "replicated";
-    case Split::column: return "column";
-    case Split::row: return "row";
-    case Split::vocab: return "vocab";
-    case Split::expert: return "expert";
+    case Split::replicated:
+      return "replicated";
+    case Split::column:
+      return "column";
+    case Split::row:
+      return "row";
+    case Split::vocab:
+      return "vocab";
+    case Split::expert:
+      return "expert";
   }
   return "?";
 }

@@ -10,9 +10,12 @@ std::string sci(double v) { return fmt::format("{:.6g}", v); }
 
 const char* kind_name(DTypeKind k) {
   switch (k) {
-    case DTypeKind::floating: return "float";
-    case DTypeKind::integer: return "int";
-    case DTypeKind::lookup: return "lookup";
+    case DTypeKind::floating:
+      return "float";
+    case DTypeKind::integer:
+      return "int";
+    case DTypeKind::lookup:
+      return "lookup";
   }
   return "?";
 }
@@ -23,14 +26,15 @@ Action register_dtypes(CLI::App& root, GlobalOptions&) {
   root.add_subcommand("dtypes", "number formats: bit layout, range and precision");
   return [] {
     Output out;
-    out.json["dtypes"] = nlohmann::json::array();
+    out.json["dtypes"]                         = nlohmann::json::array();
     std::vector<std::vector<std::string>> rows = {
         {"dtype", "bits", "s/e/m", "max finite", "min normal", "min subnormal", "epsilon"}};
-    std::string ex = "## Number formats\n\nFloating formats: bias = 2^(e-1) - 1; "
-                     "max = (2 - 2^-m) * 2^(emax - bias) with emax = 2^e - 2 (IEEE: all-ones "
-                     "exponent is inf/NaN), 2^e - 1 with top mantissa 2 - 2^(1-m) (e4m3fn), or "
-                     "2^e - 1 (e2m1, no specials); min normal = 2^(1-bias); min subnormal = "
-                     "2^(1-bias-m); epsilon = 2^-m.\n\n";
+    std::string ex =
+        "## Number formats\n\nFloating formats: bias = 2^(e-1) - 1; "
+        "max = (2 - 2^-m) * 2^(emax - bias) with emax = 2^e - 2 (IEEE: all-ones "
+        "exponent is inf/NaN), 2^e - 1 with top mantissa 2 - 2^(1-m) (e4m3fn), or "
+        "2^e - 1 (e2m1, no specials); min normal = 2^(1-bias); min subnormal = "
+        "2^(1-bias-m); epsilon = 2^-m.\n\n";
     for (const auto& t : dtype_catalog()) {
       const DTypeRange r = dtype_range(t);
       out.json["dtypes"].push_back({{"name", t.name},
@@ -51,13 +55,15 @@ Action register_dtypes(CLI::App& root, GlobalOptions&) {
                           : kind_name(t.kind),
                       sci(r.max_finite), sci(r.min_normal), sci(r.min_subnormal), sci(r.epsilon)});
       if (t.kind == DTypeKind::floating)
-        ex += fmt::format("- **{}**: e = {}, m = {}, bias = {} -> max {}, min normal {}, min "
-                          "subnormal {}, epsilon {}\n",
-                          t.name, t.exponent_bits, t.mantissa_bits, (1 << (t.exponent_bits - 1)) - 1,
-                          sci(r.max_finite), sci(r.min_normal), sci(r.min_subnormal), sci(r.epsilon));
+        ex += fmt::format(
+            "- **{}**: e = {}, m = {}, bias = {} -> max {}, min normal {}, min "
+            "subnormal {}, epsilon {}\n",
+            t.name, t.exponent_bits, t.mantissa_bits, (1 << (t.exponent_bits - 1)) - 1,
+            sci(r.max_finite), sci(r.min_normal), sci(r.min_subnormal), sci(r.epsilon));
     }
-    out.text    = table(rows) + "\ntf32 stores 19 significant bits in 32; nf4 values are codebook "
-                                "levels in [-1, 1] times a per-block scale.\n";
+    out.text = table(rows) +
+               "\ntf32 stores 19 significant bits in 32; nf4 values are codebook "
+               "levels in [-1, 1] times a per-block scale.\n";
     out.explain = ex;
     return out;
   };

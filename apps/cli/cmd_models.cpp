@@ -11,8 +11,9 @@ Action register_models(CLI::App& root, GlobalOptions&) {
   (void)app;
   return [] {
     Output out;
-    out.json["models"] = nlohmann::json::array();
-    std::vector<std::vector<std::string>> rows = {{"name", "HF id", "family", "parameters", "published"}};
+    out.json["models"]                         = nlohmann::json::array();
+    std::vector<std::vector<std::string>> rows = {
+        {"name", "HF id", "family", "parameters", "published"}};
     for (const auto& e : model_catalog()) {
       const ParamCount counted = count_params(model_from_catalog(e)).total;
       out.json["models"].push_back({{"name", e.name},

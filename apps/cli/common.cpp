@@ -16,12 +16,13 @@ namespace {
 
 std::string read_config_file(const std::string& path) {
   std::error_code ec;
-  const std::string file =
-      std::filesystem::is_directory(path, ec) ? path + "/config.json" : path;
+  const std::string file = std::filesystem::is_directory(path, ec) ? path + "/config.json" : path;
   std::ifstream in(file);
-  if (!in) throw InputError("model not found", "MODEL",
-                            "'" + path + "' is not a catalog name, HF id, config.json or directory "
-                            "(see `sizeup models`)");
+  if (!in)
+    throw InputError("model not found", "MODEL",
+                     "'" + path +
+                         "' is not a catalog name, HF id, config.json or directory "
+                         "(see `sizeup models`)");
   std::stringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw InputError("unreadable config", "MODEL", "cannot read '" + file + "'");
@@ -50,10 +51,17 @@ E choose(const std::optional<std::string>& v, const char* flag,
 
 std::string flag_for_field(const std::string& field) {
   static const std::pair<const char*, const char*> names[] = {
-      {"n_layer", "--layers"},      {"n_embd", "--hidden"},         {"n_head", "--heads"},
-      {"n_head_kv", "--kv-heads"},  {"n_ff", "--ffn"},              {"n_vocab", "--vocab"},
-      {"n_ctx", "--max-positions"}, {"head_dim", "--head-dim"},     {"n_expert", "--experts"},
-      {"n_expert_used", "--experts-per-token"}, {"n_ff_expert", "--expert-ffn"},
+      {"n_layer", "--layers"},
+      {"n_embd", "--hidden"},
+      {"n_head", "--heads"},
+      {"n_head_kv", "--kv-heads"},
+      {"n_ff", "--ffn"},
+      {"n_vocab", "--vocab"},
+      {"n_ctx", "--max-positions"},
+      {"head_dim", "--head-dim"},
+      {"n_expert", "--experts"},
+      {"n_expert_used", "--experts-per-token"},
+      {"n_ff_expert", "--expert-ffn"},
       {"n_ff_shared", "--shared-experts"}};
   for (const auto& [f, flag] : names)
     if (field == f) return flag;
@@ -85,22 +93,26 @@ ModelSpec model_from_flags(const ModelOptions& o) {
     m.head_dim = m.n_embd / m.n_head;
   }
   m.positions = choose(o.positions, "--positions",
-                       {{"learned", PositionKind::learned}, {"rope", PositionKind::rope},
-                        {"alibi", PositionKind::alibi}, {"none", PositionKind::none}},
+                       {{"learned", PositionKind::learned},
+                        {"rope", PositionKind::rope},
+                        {"alibi", PositionKind::alibi},
+                        {"none", PositionKind::none}},
                        PositionKind::learned);
-  m.norm      = choose(o.norm, "--norm",
-                       {{"layernorm", NormKind::layernorm}, {"rmsnorm", NormKind::rmsnorm}},
-                       NormKind::layernorm);
-  m.norm_bias = m.norm == NormKind::layernorm;
-  m.mlp       = choose(o.mlp, "--mlp", {{"gelu", MlpKind::plain}, {"swiglu", MlpKind::gated}},
-                       MlpKind::plain);
-  m.activation = m.mlp == MlpKind::gated ? "silu" : "gelu";
-  m.n_ff       = dim(o.ffn, "--ffn", 4 * m.n_embd);
+  m.norm =
+      choose(o.norm, "--norm", {{"layernorm", NormKind::layernorm}, {"rmsnorm", NormKind::rmsnorm}},
+             NormKind::layernorm);
+  m.norm_bias     = m.norm == NormKind::layernorm;
+  m.mlp           = choose(o.mlp, "--mlp", {{"gelu", MlpKind::plain}, {"swiglu", MlpKind::gated}},
+                           MlpKind::plain);
+  m.activation    = m.mlp == MlpKind::gated ? "silu" : "gelu";
+  m.n_ff          = dim(o.ffn, "--ffn", 4 * m.n_embd);
   const bool bias = o.bias.value_or(true);
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
-  m.tied_head  = o.tied.value_or(true);
-  m.final_norm = o.final_norm.value_or(true);
-  m.n_expert   = dim(o.experts, "--experts", 0);
+  m.tied_head                                            = o.tied.value_or(true);
+  m.final_norm                                           = o.final_norm.value_or(true);
+  if (m.n_layer <= 0 || m.n_layer > 100000)
+    throw InputError("invalid model", "--layers", "must be between 1 and 100000");
+  m.n_expert = dim(o.experts, "--experts", 0);
   if (m.n_expert > 0) {
     m.n_expert_used = dim(o.experts_per_token, "--experts-per-token", 2);
     m.n_ff_expert   = dim(o.expert_ffn, "--expert-ffn", m.n_ff);
@@ -141,8 +153,12 @@ void add_model_options(CLI::App* app, ModelOptions& o, bool required) {
   app->add_option("--mlp", o.mlp, "gelu or swiglu")->group(g);
   auto toggle = [&](const std::string& on, const std::string& off, std::optional<bool>& into,
                     const std::string& help) {
-    app->add_flag_callback(on, [&into] { into = true; }, help)->group(g);
-    app->add_flag_callback(off, [&into] { into = false; }, "no " + help)->group(g);
+    app->add_flag_callback(
+           on, [&into] { into = true; }, help)
+        ->group(g);
+    app->add_flag_callback(
+           off, [&into] { into = false; }, "no " + help)
+        ->group(g);
   };
   toggle("--bias", "--no-bias", o.bias, "biases on linear layers (default on)");
   toggle("--tied", "--untied", o.tied, "output head tied to the embedding (default on)");
@@ -162,7 +178,7 @@ ModelSpec resolve_model(const ModelOptions& o) {
   std::error_code ec;
   if (!looks_like_path(o.model) && !std::filesystem::exists(o.model, ec)) {
     throw InputError("model not found", "MODEL",
-                       "'" + o.model + "' is not in the catalog (see `sizeup models`) nor a file");
+                     "'" + o.model + "' is not in the catalog (see `sizeup models`) nor a file");
   }
   std::string name = o.model;
   return model_from_config_text(read_config_file(o.model), name);
@@ -175,13 +191,14 @@ CLI::Option* add_quantity(CLI::App* app, const std::string& name, std::optional<
 
 std::string with_commas(std::uint64_t n) {
   std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+    s.insert(static_cast<std::size_t>(i), ",");
   return s;
 }
 
 std::string human_count(double n) {
   const char* units[] = {"", "K", "M", "B", "T", "P", "E"};
-  int u = 0;
+  int u               = 0;
   while (n >= 1000 && u < 6) {
     n /= 1000;
     ++u;

@@ -11,13 +11,15 @@ namespace sizeup {
 
 inline std::uint64_t checked_mul(std::uint64_t a, std::uint64_t b, const std::string& field) {
   std::uint64_t r = 0;
-  if (__builtin_mul_overflow(a, b, &r)) throw InputError("value too large", field, "overflows 64 bits");
+  if (__builtin_mul_overflow(a, b, &r))
+    throw InputError("value too large", field, "overflows 64 bits");
   return r;
 }
 
 inline std::uint64_t checked_add(std::uint64_t a, std::uint64_t b, const std::string& field) {
   std::uint64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r)) throw InputError("value too large", field, "overflows 64 bits");
+  if (__builtin_add_overflow(a, b, &r))
+    throw InputError("value too large", field, "overflows 64 bits");
   return r;
 }
 

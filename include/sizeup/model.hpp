@@ -31,26 +31,26 @@ struct ModelSpec {
 
   // Embeddings and positions.
   PositionKind positions       = PositionKind::rope;
-  std::int64_t position_offset = 0;  // extra learned position rows, e.g. 2 (OPT)
-  std::int64_t n_token_types   = 0;  // segment embeddings, e.g. 2 (BERT)
-  std::int64_t n_rel_buckets   = 0;  // relative-position buckets, e.g. 32 (T5)
-  std::int64_t rope_dims       = 0;  // rotated dims per head, e.g. 32 (Pythia rotary_pct 0.25)
+  std::int64_t position_offset = 0;      // extra learned position rows, e.g. 2 (OPT)
+  std::int64_t n_token_types   = 0;      // segment embeddings, e.g. 2 (BERT)
+  std::int64_t n_rel_buckets   = 0;      // relative-position buckets, e.g. 32 (T5)
+  std::int64_t rope_dims       = 0;      // rotated dims per head, e.g. 32 (Pythia rotary_pct 0.25)
   bool embedding_norm          = false;  // LayerNorm after the token embedding (BLOOM, BERT)
   std::int64_t embd_proj_dim   = 0;      // embedding width when projected to d, e.g. 512 (OPT-350m)
 
   // Normalisation.
-  NormKind norm               = NormKind::rmsnorm;
-  bool norm_bias              = false;  // LayerNorm with a bias vector
-  std::int64_t norms_per_layer = 2;     // e.g. 2 (pre-attn, pre-MLP), 1 (GPT-J), 4 (Gemma 2)
-  bool final_norm             = true;   // norm before the output head
-  QkNorm qk_norm              = QkNorm::none;
+  NormKind norm                = NormKind::rmsnorm;
+  bool norm_bias               = false;  // LayerNorm with a bias vector
+  std::int64_t norms_per_layer = 2;      // e.g. 2 (pre-attn, pre-MLP), 1 (GPT-J), 4 (Gemma 2)
+  bool final_norm              = true;   // norm before the output head
+  QkNorm qk_norm               = QkNorm::none;
 
   // Attention.
   AttentionKind attention = AttentionKind::standard;
   bool q_bias = false, k_bias = false, v_bias = false, o_bias = false;
-  bool parallel_block = false;  // attention and MLP read the same input (GPT-J, NeoX, Falcon)
-  std::int64_t q_lora_rank      = 0;  // MLA query compression, e.g. 1536 (0: plain q_proj)
-  std::int64_t kv_lora_rank     = 0;  // MLA latent width, e.g. 512
+  bool parallel_block       = false;  // attention and MLP read the same input (GPT-J, NeoX, Falcon)
+  std::int64_t q_lora_rank  = 0;      // MLA query compression, e.g. 1536 (0: plain q_proj)
+  std::int64_t kv_lora_rank = 0;      // MLA latent width, e.g. 512
   std::int64_t qk_nope_head_dim = 0;  // MLA, e.g. 128
   std::int64_t qk_rope_head_dim = 0;  // MLA, e.g. 64
   std::int64_t v_head_dim       = 0;  // MLA, e.g. 128
@@ -58,16 +58,16 @@ struct ModelSpec {
   std::vector<bool> sliding_layers;   // per layer: uses the sliding window (empty: none)
 
   // MLP and mixture of experts.
-  MlpKind mlp           = MlpKind::gated;
-  std::string activation = "silu";  // e.g. "gelu", "relu", "silu"
-  bool mlp_bias         = false;     // biases on up (and gate) and down projections
-  std::int64_t n_expert      = 0;  // routed experts, e.g. 8 (0: dense)
-  std::int64_t n_expert_used = 0;  // experts per token, e.g. 2
-  std::int64_t n_ff_expert   = 0;  // inner width of one routed expert, e.g. 14336
-  std::int64_t n_ff_shared   = 0;  // total inner width of shared experts, e.g. 2 x 1408
-  bool shared_expert_gate    = false;  // sigmoid gate on the shared expert (Qwen2-MoE)
-  bool router_bias           = false;  // learned per-expert routing bias (DeepSeek-V3 remote code)
-  std::vector<bool> moe_layers;        // per layer: MoE (true) or dense MLP (empty: all dense)
+  MlpKind mlp                = MlpKind::gated;
+  std::string activation     = "silu";  // e.g. "gelu", "relu", "silu"
+  bool mlp_bias              = false;   // biases on up (and gate) and down projections
+  std::int64_t n_expert      = 0;       // routed experts, e.g. 8 (0: dense)
+  std::int64_t n_expert_used = 0;       // experts per token, e.g. 2
+  std::int64_t n_ff_expert   = 0;       // inner width of one routed expert, e.g. 14336
+  std::int64_t n_ff_shared   = 0;       // total inner width of shared experts, e.g. 2 x 1408
+  bool shared_expert_gate    = false;   // sigmoid gate on the shared expert (Qwen2-MoE)
+  bool router_bias           = false;   // learned per-expert routing bias (DeepSeek-V3 remote code)
+  std::vector<bool> moe_layers;         // per layer: MoE (true) or dense MLP (empty: all dense)
 
   // Output.
   bool tied_head = true;   // output head shares the token embedding
@@ -75,9 +75,9 @@ struct ModelSpec {
   bool pooler    = false;  // BERT pooler (dense d x d + bias)
 
   // Encoder-decoder (T5): n_layer counts the encoder, n_layer_dec the decoder.
-  bool encoder_decoder   = false;
-  std::int64_t n_layer_dec = 0;  // e.g. 6
-  bool causal            = true;  // decoder-style masking (false for BERT)
+  bool encoder_decoder     = false;
+  std::int64_t n_layer_dec = 0;     // e.g. 6
+  bool causal              = true;  // decoder-style masking (false for BERT)
 
   // Derived accessors.
   std::int64_t n_gqa() const { return n_head / n_head_kv; }  // query heads per kv head

@@ -31,8 +31,8 @@ enum class Split { replicated, column, row, vocab, expert };
 enum class Stack { decoder, encoder };  // encoder: BERT layers, T5 encoder
 
 struct Tensor {
-  std::string name;         // HF-style, e.g. "layers.*.self_attn.q_proj.weight"
-  std::string module;       // short module name for LoRA targets, e.g. "q_proj"
+  std::string name;    // HF-style, e.g. "layers.*.self_attn.q_proj.weight"
+  std::string module;  // short module name for LoRA targets, e.g. "q_proj"
   Component component;
   std::vector<std::int64_t> shape;  // e.g. {4096, 4096}; experts: {n_expert, out, in}
   std::int64_t repeat = 1;          // how many layers hold this tensor, e.g. 32

@@ -31,25 +31,26 @@ TEST_P(ReferenceModel, total_matches_published_count) {
   FAIL() << "no fixture " << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    params_test, ReferenceModel,
-    ::testing::Values("gpt2", "pythia-410m", "gpt-j-6b", "opt-125m", "bloom-560m", "falcon-7b",
-                      "Llama-2-7b", "Meta-Llama-3-8B", "Mistral-7B-v0.1", "Mixtral-8x7B-v0.1",
-                      "Qwen2.5-7B", "Qwen3-8B", "gemma-7b", "gemma-2-9b", "phi-2",
-                      "Phi-3-mini-4k-instruct", "DeepSeek-V2-Lite", "bert-base-uncased",
-                      "t5-small"),
-    [](const ::testing::TestParamInfo<std::string>& p) {
-      std::string s = p.param;
-      for (auto& c : s)
-        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-      return s;
-    });
+INSTANTIATE_TEST_SUITE_P(params_test, ReferenceModel,
+                         ::testing::Values("gpt2", "pythia-410m", "gpt-j-6b", "opt-125m",
+                                           "bloom-560m", "falcon-7b", "Llama-2-7b",
+                                           "Meta-Llama-3-8B", "Mistral-7B-v0.1",
+                                           "Mixtral-8x7B-v0.1", "Qwen2.5-7B", "Qwen3-8B",
+                                           "gemma-7b", "gemma-2-9b", "phi-2",
+                                           "Phi-3-mini-4k-instruct", "DeepSeek-V2-Lite",
+                                           "bert-base-uncased", "t5-small"),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           std::string s = p.param;
+                           for (auto& c : s)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return s;
+                         });
 
 // The seed documents' example: V 50,000, d 1,024, d_ff 4,096, 16 heads, 24 layers, 1,024
 // learned positions, no biases, two LayerNorms per layer, no final norm, tied output.
 ModelSpec seed_example() {
   ModelSpec m;
-  m.name = "seed";
+  m.name    = "seed";
   m.n_layer = 24, m.n_embd = 1024, m.n_head = 16, m.n_head_kv = 16, m.head_dim = 64;
   m.n_ff = 4096, m.n_vocab = 50000, m.n_ctx = 1024;
   m.positions = PositionKind::learned;
@@ -87,8 +88,8 @@ TEST(params_test, deepseek_v2_lite_active_params) {
 }
 
 TEST(params_test, tied_head_counts_flops_not_parameters) {
-  auto m    = seed_example();
-  auto tied = count_params(m).total;
+  auto m      = seed_example();
+  auto tied   = count_params(m).total;
   m.tied_head = false;
   EXPECT_EQ(count_params(m).total - tied, 50'000u * 1024u);
 }
@@ -101,7 +102,8 @@ TEST(params_test, weight_bytes_round_up_to_whole_bytes) {
 
 TEST(params_test, huge_model_does_not_overflow) {
   auto m    = seed_example();
-  m.n_layer = 1000, m.n_embd = 32768, m.n_head = 256, m.n_head_kv = 256, m.head_dim = 128, m.n_ff = 4 * 32768;
+  m.n_layer = 1000, m.n_embd = 32768, m.n_head = 256, m.n_head_kv = 256, m.head_dim = 128,
+  m.n_ff = 4 * 32768;
   // 1000 layers x 12 d^2 = 1.29e13 parameters: exact in 64 bits.
   EXPECT_EQ(count_params(m).non_embedding - 1000ull * 4 * 32768, 12'884'901'888'000ull);
 }

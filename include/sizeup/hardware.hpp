@@ -1,0 +1,38 @@
+// Accelerators: the bundled catalog (data/gpus.json, each row with its source) and
+// custom devices. Peaks are dense (no 2:4 sparsity); a format the device lacks is absent.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sizeup/units.hpp"
+
+namespace sizeup {
+
+struct GpuSpec {
+  std::string name;                         // catalog key, e.g. "h100-sxm"
+  std::string display_name;                 // e.g. "NVIDIA H100 SXM5 80GB"
+  std::string vendor;                       // e.g. "nvidia"
+  ByteCount memory_bytes              = 0;  // e.g. 85899345920 (80 GiB)
+  double memory_bandwidth_bytes_per_s = 0;  // e.g. 3.35e12
+  std::map<std::string, FlopRate>
+      peak_flops_per_s;                         // dtype -> dense FLOP/s, e.g. "bf16" -> 989.4e12
+  std::optional<double> board_power_watts;      // e.g. 700 (absent when unpublished)
+  double intra_node_bandwidth_bytes_per_s = 0;  // per GPU, one direction, e.g. 450e9 (NVLink 4)
+  double inter_node_bandwidth_bytes_per_s = 0;  // per GPU, one direction, e.g. 50e9
+  int gpus_per_node                       = 8;
+  std::string source;
+
+  // Dense peak for a dtype name ("bf16", "fp16", "fp8", "fp32", "tf32", ...); throws
+  // InputError naming `field` when the device has no such peak.
+  FlopRate peak(const std::string& dtype, const std::string& field = "--gpu") const;
+};
+
+const std::vector<GpuSpec>& gpu_catalog();
+const GpuSpec* find_gpu(const std::string& name);  // case-insensitive
+// Like find_gpu, but throws InputError listing the catalog when absent.
+const GpuSpec& require_gpu(const std::string& name, const std::string& field = "--gpu");
+
+}  // namespace sizeup

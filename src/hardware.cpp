@@ -1,0 +1,74 @@
+#include "sizeup/hardware.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "sizeup/catalog.hpp"
+#include "sizeup/error.hpp"
+
+namespace sizeup {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+GpuSpec parse_gpu(const nlohmann::json& j) {
+  GpuSpec g;
+  g.name                         = j.at("name").get<std::string>();
+  g.display_name                 = j.value("display_name", g.name);
+  g.vendor                       = j.value("vendor", std::string());
+  g.memory_bytes                 = j.at("memory_bytes").get<ByteCount>();
+  g.memory_bandwidth_bytes_per_s = j.at("memory_bandwidth_bytes_per_s").get<double>();
+  for (const auto& [k, v] : j.at("peak_flops_per_s").items())
+    if (v.is_number()) g.peak_flops_per_s[k] = v.get<double>();
+  if (j.contains("board_power_watts") && j["board_power_watts"].is_number())
+    g.board_power_watts = j["board_power_watts"].get<double>();
+  g.intra_node_bandwidth_bytes_per_s = j.value("intra_node_bandwidth_bytes_per_s", 0.0);
+  g.inter_node_bandwidth_bytes_per_s = j.value("inter_node_bandwidth_bytes_per_s", 0.0);
+  g.gpus_per_node                    = j.value("gpus_per_node", 8);
+  g.source                           = j.value("source", std::string());
+  return g;
+}
+
+std::string catalog_names() {
+  std::string s;
+  for (const auto& g : gpu_catalog()) s += (s.empty() ? "" : ", ") + g.name;
+  return s;
+}
+
+}  // namespace
+
+FlopRate GpuSpec::peak(const std::string& dtype, const std::string& field) const {
+  auto it = peak_flops_per_s.find(lower(dtype));
+  if (it == peak_flops_per_s.end())
+    throw InputError("unsupported format", field,
+                     name + " has no published dense " + dtype + " peak");
+  return it->second;
+}
+
+const std::vector<GpuSpec>& gpu_catalog() {
+  static const std::vector<GpuSpec> gpus = [] {
+    std::vector<GpuSpec> v;
+    for (const auto& j : nlohmann::json::parse(detail::embedded_gpus())) v.push_back(parse_gpu(j));
+    return v;
+  }();
+  return gpus;
+}
+
+const GpuSpec* find_gpu(const std::string& name) {
+  const std::string n = lower(name);
+  for (const auto& g : gpu_catalog())
+    if (g.name == n) return &g;
+  return nullptr;
+}
+
+const GpuSpec& require_gpu(const std::string& name, const std::string& field) {
+  if (const GpuSpec* g = find_gpu(name)) return *g;
+  throw InputError("unknown accelerator", field,
+                   "'" + name + "' is not in the catalog: " + catalog_names());
+}
+
+}  // namespace sizeup
