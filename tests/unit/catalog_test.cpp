@@ -18,7 +18,8 @@ TEST(catalog_test, has_at_least_forty_models_with_unique_names) {
 
 TEST(catalog_test, every_entry_reproduces_its_published_count) {
   for (const auto& e : model_catalog())
-    EXPECT_EQ(count_params(model_from_catalog(e)).total, e.params_total) << e.name << ": " << e.params_source;
+    EXPECT_EQ(count_params(model_from_catalog(e)).total, e.params_total)
+        << e.name << ": " << e.params_source;
 }
 
 TEST(catalog_test, every_entry_names_its_source) {
@@ -38,10 +39,11 @@ TEST(catalog_test, finds_by_short_name_and_hf_id_case_insensitively) {
 TEST(catalog_test, covers_every_supported_family_but_custom) {
   std::set<std::string> families;
   for (const auto& e : model_catalog()) families.insert(e.family);
-  for (const char* f : {"gpt2", "gpt_neox", "gptj", "opt", "bloom", "falcon", "llama", "mistral",
-                        "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2",
-                        "gemma3_text", "phi", "phi3", "deepseek_v2", "deepseek_v3", "olmo2",
-                        "starcoder2", "bert", "t5"})
+  for (const char* f :
+       {"gpt2",        "gpt_neox",    "gptj",    "opt",         "bloom",     "falcon",
+        "llama",       "mistral",     "mixtral", "qwen2",       "qwen2_moe", "qwen3",
+        "qwen3_moe",   "gemma",       "gemma2",  "gemma3_text", "phi",       "phi3",
+        "deepseek_v2", "deepseek_v3", "olmo2",   "starcoder2",  "bert",      "t5"})
     EXPECT_TRUE(families.count(f)) << f;
 }
 

@@ -14,9 +14,9 @@ DTypeRange range(const char* name) {
 
 TEST(dtypes_test, fp16_range_matches_ieee_binary16) {
   EXPECT_EQ(range("fp16").max_finite, 65504.0);
-  EXPECT_EQ(range("fp16").min_normal, 6.103515625e-05);        // 2^-14
+  EXPECT_EQ(range("fp16").min_normal, 6.103515625e-05);            // 2^-14
   EXPECT_EQ(range("fp16").min_subnormal, 5.9604644775390625e-08);  // 2^-24
-  EXPECT_EQ(range("fp16").epsilon, 0.0009765625);                // 2^-10
+  EXPECT_EQ(range("fp16").epsilon, 0.0009765625);                  // 2^-10
 }
 
 TEST(dtypes_test, fp8_formats_match_ocp_spec) {
