@@ -204,8 +204,9 @@ void read_gpt2(const Config& c, ModelSpec& m) {
   m.norm_bias = true;
   m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
   m.mlp                                                  = MlpKind::plain;
-  m.activation = c.str({"activation_function"}, "gelu_new");
-  m.tied_head  = c.flag({"tie_word_embeddings"}, true);
+  m.activation       = c.str({"activation_function"}, "gelu_new");
+  m.tied_head        = c.flag({"tie_word_embeddings"}, true);
+  m.qkv_fused_module = "c_attn";
 }
 
 void read_gpt_neox(const Config& c, ModelSpec& m) {
@@ -220,6 +221,7 @@ void read_gpt_neox(const Config& c, ModelSpec& m) {
   m.mlp                                     = MlpKind::plain;
   m.activation                              = c.str({"hidden_act"}, "gelu");
   m.tied_head                               = c.flag({"tie_word_embeddings"}, false);
+  m.qkv_fused_module                        = "query_key_value";
 }
 
 void read_gptj(const Config& c, ModelSpec& m) {
@@ -264,6 +266,7 @@ void read_bloom(const Config& c, ModelSpec& m) {
   m.mlp                                                  = MlpKind::plain;
   m.activation                                           = "gelu";
   m.tied_head                                            = c.flag({"tie_word_embeddings"}, true);
+  m.qkv_fused_module                                     = "query_key_value";
 }
 
 // Falcon: multi-query (1 kv head) in the old architecture, num_kv_heads groups in the new one
@@ -284,6 +287,7 @@ void read_falcon(const Config& c, ModelSpec& m) {
   m.mlp                                                  = MlpKind::plain;
   m.activation                                           = c.str({"activation"}, "gelu");
   m.tied_head                                            = c.flag({"tie_word_embeddings"}, true);
+  m.qkv_fused_module                                     = "query_key_value";
 }
 
 void read_qwen2(const Config& c, ModelSpec& m) {
@@ -368,6 +372,8 @@ void read_phi(const Config& c, ModelSpec& m) {
 
 void read_phi3(const Config& c, ModelSpec& m) {
   read_llama_like(c, m, false);
+  m.qkv_fused_module     = "qkv_proj";  // HF Phi3Attention / Phi3MLP fuse these
+  m.gate_up_fused_module = "gate_up_proj";
   read_sliding_all(c, m);
 }
 

@@ -22,6 +22,7 @@ class TableBuilder {
     Tensor t;
     t.tied      = tied;
     t.name      = std::move(name);
+    t.hf_module = fused_name(module);
     t.module    = std::move(module);
     t.component = c;
     t.shape     = std::move(shape);
@@ -45,6 +46,14 @@ class TableBuilder {
     if (with_bias) add(name + ".bias", "norm", Component::norm, {width}, repeat);
   }
   std::vector<Tensor> take() { return std::move(out_); }
+  // The HF module a tensor lives in: fused q/k/v or gate/up modules where the family fuses.
+  std::string fused_name(const std::string& module) const {
+    const bool qkv     = module == "q_proj" || module == "k_proj" || module == "v_proj";
+    const bool gate_up = module == "gate_proj" || module == "up_proj";
+    if (qkv && !m_.qkv_fused_module.empty() && stack_ == Stack::decoder) return m_.qkv_fused_module;
+    if (gate_up && !m_.gate_up_fused_module.empty()) return m_.gate_up_fused_module;
+    return module;
+  }
   void append(std::vector<Tensor> more) {
     for (auto& t : more) out_.push_back(std::move(t));
   }

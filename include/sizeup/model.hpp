@@ -54,20 +54,23 @@ struct ModelSpec {
   std::int64_t qk_nope_head_dim = 0;  // MLA, e.g. 128
   std::int64_t qk_rope_head_dim = 0;  // MLA, e.g. 64
   std::int64_t v_head_dim       = 0;  // MLA, e.g. 128
-  std::int64_t sliding_window   = 0;  // tokens seen by sliding layers, e.g. 4096 (0: none)
-  std::vector<bool> sliding_layers;   // per layer: uses the sliding window (empty: none)
+  std::string qkv_fused_module;     // HF module holding q, k and v together, e.g. "c_attn" (GPT-2),
+                                    // "query_key_value" (NeoX, BLOOM, Falcon), "qkv_proj" (Phi-3)
+  std::int64_t sliding_window = 0;  // tokens seen by sliding layers, e.g. 4096 (0: none)
+  std::vector<bool> sliding_layers;  // per layer: uses the sliding window (empty: none)
 
   // MLP and mixture of experts.
-  MlpKind mlp                = MlpKind::gated;
-  std::string activation     = "silu";  // e.g. "gelu", "relu", "silu"
-  bool mlp_bias              = false;   // biases on up (and gate) and down projections
-  std::int64_t n_expert      = 0;       // routed experts, e.g. 8 (0: dense)
-  std::int64_t n_expert_used = 0;       // experts per token, e.g. 2
-  std::int64_t n_ff_expert   = 0;       // inner width of one routed expert, e.g. 14336
-  std::int64_t n_ff_shared   = 0;       // total inner width of shared experts, e.g. 2 x 1408
-  bool shared_expert_gate    = false;   // sigmoid gate on the shared expert (Qwen2-MoE)
-  bool router_bias           = false;   // learned per-expert routing bias (DeepSeek-V3 remote code)
-  std::vector<bool> moe_layers;         // per layer: MoE (true) or dense MLP (empty: all dense)
+  MlpKind mlp            = MlpKind::gated;
+  std::string activation = "silu";   // e.g. "gelu", "relu", "silu"
+  bool mlp_bias          = false;    // biases on up (and gate) and down projections
+  std::string gate_up_fused_module;  // HF module holding gate and up together, e.g. "gate_up_proj"
+  std::int64_t n_expert      = 0;    // routed experts, e.g. 8 (0: dense)
+  std::int64_t n_expert_used = 0;    // experts per token, e.g. 2
+  std::int64_t n_ff_expert   = 0;    // inner width of one routed expert, e.g. 14336
+  std::int64_t n_ff_shared   = 0;    // total inner width of shared experts, e.g. 2 x 1408
+  bool shared_expert_gate    = false;  // sigmoid gate on the shared expert (Qwen2-MoE)
+  bool router_bias           = false;  // learned per-expert routing bias (DeepSeek-V3 remote code)
+  std::vector<bool> moe_layers;        // per layer: MoE (true) or dense MLP (empty: all dense)
 
   // Output.
   bool tied_head = true;   // output head shares the token embedding

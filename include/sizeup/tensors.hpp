@@ -31,8 +31,10 @@ enum class Split { replicated, column, row, vocab, expert };
 enum class Stack { decoder, encoder };  // encoder: BERT layers, T5 encoder
 
 struct Tensor {
-  std::string name;    // HF-style, e.g. "layers.*.self_attn.q_proj.weight"
-  std::string module;  // short module name for LoRA targets, e.g. "q_proj"
+  std::string name;       // HF-style, e.g. "layers.*.self_attn.q_proj.weight"
+  std::string module;     // short module name for LoRA targets, e.g. "q_proj"
+  std::string hf_module;  // HF module that holds it, e.g. "c_attn" for GPT-2 q, k and v: a LoRA
+                          // adapter on a fused module spans all of its tensors
   Component component;
   std::vector<std::int64_t> shape;  // e.g. {4096, 4096}; experts: {n_expert, out, in}
   std::int64_t repeat = 1;          // how many layers hold this tensor, e.g. 32
