@@ -12,6 +12,10 @@ namespace {
 constexpr const char* kKaplan = "Kaplan et al. 2020, Sec. 2.1 (C = 6ND)";
 constexpr const char* kPalm   = "Chowdhery et al. 2022 (PaLM), Appendix B";
 
+// Below one part in a million a "utilisation" is a unit mistake, and it would push times
+// towards overflow.
+constexpr double kMinMfu = 1e-6;
+
 std::string num(double v) { return fmt::format("{:.6g}", v); }
 
 void require_positive(double v, const char* field, const char* what) {
@@ -119,6 +123,9 @@ TrainTimeReport train_time(const TrainTimeInput& in) {
   double achieved = 0;
   if (in.achieved_flops_per_s) {
     require_positive(*in.achieved_flops_per_s, "--achieved-flops", "invalid throughput");
+    if (*in.achieved_flops_per_s < kMinMfu * in.peak_flops_per_s)
+      throw InputError("invalid throughput", "--achieved-flops",
+                       "below a millionth of the peak; give FLOP/s per GPU, e.g. 400T");
     if (*in.achieved_flops_per_s > in.peak_flops_per_s)
       throw InputError("impossible throughput", "--achieved-flops",
                        fmt::format("{} FLOP/s exceeds the GPU's dense peak {} FLOP/s",
@@ -128,9 +135,9 @@ TrainTimeReport train_time(const TrainTimeInput& in) {
     add(b, "achieved_flops_per_s", "achieved FLOP/s per GPU", achieved,
         {"given", num(achieved) + " (MFU " + num(r.mfu) + ")", "--achieved-flops"});
   } else {
-    if (!(in.mfu > 0 && in.mfu <= 1))
+    if (!(in.mfu >= kMinMfu && in.mfu <= 1))
       throw InputError("invalid MFU", "--mfu",
-                       fmt::format("must be in (0, 1], got {}", num(in.mfu)));
+                       fmt::format("must be in [1e-6, 1], got {}", num(in.mfu)));
     r.mfu    = in.mfu;
     achieved = in.mfu * in.peak_flops_per_s;
     add(b, "achieved_flops_per_s", "achieved FLOP/s per GPU", achieved,

@@ -42,7 +42,7 @@ nlohmann::json point_json(const ScalingPoint& p) {
 std::vector<std::string> point_row(const std::string& label, double n, double d, double c,
                                    double loss) {
   return {label,          human_count(n),
-          human_count(d), fmt::format("{:.1f}", d / n),
+          human_count(d), fmt::format("{:.3g}", d / n),
           sci(c),         fmt::format("{:.4f}", loss)};
 }
 

@@ -27,7 +27,8 @@ std::optional<double> opt_quantity(const std::optional<std::string>& v, const ch
 double parse_mfu(const std::string& text) {
   const double v = parse_quantity(text, "--mfu");
   if (!(v > 0 && v <= 1))
-    throw InputError("invalid MFU", "--mfu", "must be a fraction in (0, 1], e.g. 0.4, got " + text);
+    throw InputError("invalid MFU", "--mfu",
+                     "must be a fraction in (0, 1], e.g. 0.4 for 40%, got " + text);
   return v;
 }
 
