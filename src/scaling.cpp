@@ -163,15 +163,31 @@ ScalingPoint kaplan_point(const ScalingQuery& q) {
   }
   p.params = q.given == ScalingGiven::params ? v : k * std::pow(p.compute_flops / pfd, e);
   p.tokens = q.given == ScalingGiven::tokens ? v : p.compute_flops / (6.0 * p.params);
-  add(p, "params", "non-embedding parameters", p.params,
-      {"1.3e9 * (C / 8.64e19)^0.73",
-       fmt::format("1.3e9 * ({} / 8.64e19)^0.73", num(p.compute_flops)), kKaplanFig14});
-  add(p, "tokens", "tokens", p.tokens,
-      {"C / (6 * N)", fmt::format("{} / (6 * {})", num(p.compute_flops), num(p.params)),
-       "C = 6ND (Kaplan et al. 2020, Sec. 2.1)"});
-  add(p, "compute_flops", "training FLOPs", p.compute_flops,
-      {q.given == ScalingGiven::compute ? "given" : "inverse of the row above",
-       num(p.compute_flops), kKaplanFig14});
+  const std::string c = num(p.compute_flops);
+  if (q.given == ScalingGiven::params) {
+    add(p, "params", "non-embedding parameters", v, {"given", num(v), "--params"});
+  } else {
+    add(p, "params", "non-embedding parameters", p.params,
+        {"1.3e9 * (C / 8.64e19)^0.73", "1.3e9 * (" + c + " / 8.64e19)^0.73", kKaplanFig14});
+  }
+  if (q.given == ScalingGiven::tokens) {
+    add(p, "tokens", "tokens", v, {"given", num(v), "--tokens"});
+  } else {
+    add(p, "tokens", "tokens", p.tokens,
+        {"C / (6 * N)", fmt::format("{} / (6 * {})", c, num(p.params)),
+         "C = 6ND (Kaplan et al. 2020, Sec. 2.1)"});
+  }
+  if (q.given == ScalingGiven::compute) {
+    add(p, "compute_flops", "training FLOPs", v, {"given", num(v), "--compute"});
+  } else if (q.given == ScalingGiven::params) {
+    add(p, "compute_flops", "training FLOPs", p.compute_flops,
+        {"8.64e19 * (N / 1.3e9)^(1/0.73)", "8.64e19 * (" + num(v) + " / 1.3e9)^(1/0.73)",
+         kKaplanFig14});
+  } else {
+    add(p, "compute_flops", "training FLOPs", p.compute_flops,
+        {"(6 * 1.3e9 * D / 8.64e19^0.73)^(1/0.27)",
+         "(7.8e9 * " + num(v) + " / 8.64e19^0.73)^(1/0.27)", kKaplanFig14});
+  }
   return finish(std::move(p), q, kChinchillaFit);
 }
 
