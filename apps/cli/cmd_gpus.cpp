@@ -95,8 +95,14 @@ Action register_gpus(CLI::App& root, GlobalOptions&) {
     if (!name->empty() && opts->gpu)
       throw InputError("contradictory accelerator", "--gpu", "give NAME or --gpu, not both");
     GpuOptions o = *opts;
-    if (!name->empty()) o.gpu = *name;
-    return one_output(resolve_gpu(o));
+    if (name->empty()) return one_output(resolve_gpu(o));
+    o.gpu = *name;
+    try {
+      return one_output(resolve_gpu(o));
+    } catch (const InputError& e) {  // the user typed NAME, not --gpu
+      if (e.field() != "--gpu") throw;
+      throw InputError(e.subject(), "NAME", e.reason());
+    }
   };
 }
 

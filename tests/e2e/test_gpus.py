@@ -55,7 +55,9 @@ class GpusTest(unittest.TestCase):
     def test_errors(self):
         rc, out, err = run("gpus", "h900")
         self.assertEqual(rc, 2)
-        self.assertTrue(err.startswith("sizeup: error: unknown accelerator"))
+        self.assertTrue(err.startswith("sizeup: error: unknown accelerator (NAME)"), err)
+        rc, out, err = run("gpus", "--gpu", "h900")
+        self.assertIn("(--gpu)", err)
         rc, out, err = run("gpus", "custom", "--peak-tflops", "500", "--gpu-memory", "lots")
         self.assertEqual(rc, 2)
         self.assertIn("(--gpu-memory)", err)
