@@ -40,4 +40,21 @@ nlohmann::json to_json(const Derivation& d) {
   return {{"formula", d.formula}, {"substituted", d.substituted}, {"source", d.source}};
 }
 
+nlohmann::json to_json(const GpuSpec& g) {
+  nlohmann::json j       = {{"name", g.name},
+                            {"display_name", g.display_name},
+                            {"vendor", g.vendor},
+                            {"memory_bytes", g.memory_bytes},
+                            {"memory_gb", to_gb(g.memory_bytes)},
+                            {"memory_gib", to_gib(g.memory_bytes)},
+                            {"memory_bandwidth_bytes_per_s", g.memory_bandwidth_bytes_per_s},
+                            {"peak_flops_per_s", g.peak_flops_per_s},
+                            {"intra_node_bandwidth_bytes_per_s", g.intra_node_bandwidth_bytes_per_s},
+                            {"inter_node_bandwidth_bytes_per_s", g.inter_node_bandwidth_bytes_per_s},
+                            {"gpus_per_node", g.gpus_per_node},
+                            {"source", g.source}};
+  j["board_power_watts"] = g.board_power_watts ? nlohmann::json(*g.board_power_watts) : nullptr;
+  return j;
+}
+
 }  // namespace sizeup

@@ -9,7 +9,8 @@
 namespace sizeup::cli {
 
 inline std::vector<Register> all_commands() {
-  return {register_models, register_params, register_dtypes};
+  return {register_models, register_params,     register_dtypes, register_time,
+          register_mfu,    register_chinchilla, register_gpus};
 }
 
 }  // namespace sizeup::cli

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -182,6 +184,118 @@ ModelSpec resolve_model(const ModelOptions& o) {
   }
   std::string name = o.model;
   return model_from_config_text(read_config_file(o.model), name);
+}
+
+namespace {
+
+std::string lower_case(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "3.35TB/s" and "3.35TB" both mean 3.35e12 bytes per second.
+double bytes_per_second(const std::string& text, const char* field) {
+  std::string t = text;
+  if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) t.resize(t.size() - 2);
+  const double v = parse_bytes(t, field);
+  if (!(v > 0)) throw InputError("invalid bandwidth", field, "must be positive");
+  return v;
+}
+
+GpuSpec custom_gpu(const GpuOptions& o) {
+  if (!o.peak_tflops)
+    throw InputError("incomplete custom accelerator", "--peak-tflops",
+                     "--gpu custom needs --peak-tflops (dense TFLOP/s of the compute format)");
+  GpuSpec g;
+  g.name              = "custom";
+  g.display_name      = "custom accelerator";
+  g.vendor            = "custom";
+  const double tflops = parse_quantity(*o.peak_tflops, "--peak-tflops");
+  if (!(tflops > 0)) throw InputError("invalid peak", "--peak-tflops", "must be positive");
+  for (const char* dtype : {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"})
+    g.peak_flops_per_s[dtype] = tflops * 1e12;
+  if (o.memory) {
+    const double bytes = parse_bytes(*o.memory, "--gpu-memory");
+    if (!(bytes >= 1) || bytes > 9.2e18)
+      throw InputError("invalid memory", "--gpu-memory", "must be between 1 byte and 9.2e18 bytes");
+    g.memory_bytes = static_cast<ByteCount>(std::llround(bytes));
+  }
+  if (o.bandwidth) g.memory_bandwidth_bytes_per_s = bytes_per_second(*o.bandwidth, "--bandwidth");
+  if (o.power) {
+    const double w = parse_quantity(*o.power, "--gpu-power");
+    if (!(w > 0)) throw InputError("invalid power", "--gpu-power", "must be positive");
+    g.board_power_watts = w;
+  }
+  if (o.intra_node)
+    g.intra_node_bandwidth_bytes_per_s = bytes_per_second(*o.intra_node, "--intra-node-bandwidth");
+  if (o.inter_node)
+    g.inter_node_bandwidth_bytes_per_s = bytes_per_second(*o.inter_node, "--inter-node-bandwidth");
+  g.source = "custom: given on the command line; --peak-tflops applies to every format";
+  return g;
+}
+
+}  // namespace
+
+void add_gpu_options(CLI::App* app, GpuOptions& o, const std::string& default_gpu) {
+  const auto* grp = "Accelerator";
+  app->add_option("--gpu", o.gpu,
+                  "catalog name (see `sizeup gpus`) or `custom`" +
+                      (default_gpu.empty() ? std::string() : " (default " + default_gpu + ")"))
+      ->group(grp);
+  add_quantity(app, "--gpus", o.gpus, "number of GPUs")->group(grp);
+  add_quantity(app, "--gpus-per-node", o.gpus_per_node, "GPUs per node")->group(grp);
+  add_quantity(app, "--peak-tflops", o.peak_tflops, "custom: dense peak, TFLOP/s")->group(grp);
+  app->add_option("--gpu-memory", o.memory, "custom: memory per GPU (80GiB, 80GB, bytes)")
+      ->group(grp);
+  app->add_option("--bandwidth", o.bandwidth, "custom: memory bandwidth (3.35TB = bytes/s)")
+      ->group(grp);
+  add_quantity(app, "--gpu-power", o.power, "custom: board power, watts")->group(grp);
+  app->add_option("--intra-node-bandwidth", o.intra_node,
+                  "custom: per-GPU bandwidth inside a node, one direction (450GB)")
+      ->group(grp);
+  app->add_option("--inter-node-bandwidth", o.inter_node,
+                  "custom: per-GPU bandwidth between nodes, one direction (50GB)")
+      ->group(grp);
+}
+
+GpuSpec resolve_gpu(const GpuOptions& o, const std::string& default_gpu) {
+  const std::string name = o.gpu ? *o.gpu : default_gpu;
+  if (name.empty())
+    throw InputError("missing accelerator", "--gpu",
+                     "give a catalog name (see `sizeup gpus`) or `custom` with --peak-tflops");
+  GpuSpec g;
+  if (lower_case(name) == "custom") {
+    g = custom_gpu(o);
+  } else {
+    const std::pair<const std::optional<std::string>*, const char*> custom_only[] = {
+        {&o.peak_tflops, "--peak-tflops"},
+        {&o.memory, "--gpu-memory"},
+        {&o.bandwidth, "--bandwidth"},
+        {&o.power, "--gpu-power"},
+        {&o.intra_node, "--intra-node-bandwidth"},
+        {&o.inter_node, "--inter-node-bandwidth"}};
+    for (const auto& [opt, flag] : custom_only)
+      if (*opt)
+        throw InputError(
+            "option needs --gpu custom", flag,
+            "'" + name + "' is a catalog accelerator; use --gpu custom to describe one");
+    g = require_gpu(name, "--gpu");
+  }
+  if (o.gpus_per_node) {
+    const std::int64_t n = parse_count(*o.gpus_per_node, "--gpus-per-node");
+    if (n < 1 || n > 1024)
+      throw InputError("invalid node size", "--gpus-per-node", "must be between 1 and 1024");
+    g.gpus_per_node = static_cast<int>(n);
+  }
+  return g;
+}
+
+std::int64_t resolve_gpu_count(const GpuOptions& o, std::int64_t dflt) {
+  if (!o.gpus) return dflt;
+  const std::int64_t n = parse_count(*o.gpus, "--gpus");
+  if (n < 1 || n > 10000000)
+    throw InputError("invalid GPU count", "--gpus", "must be between 1 and 10,000,000");
+  return n;
 }
 
 CLI::Option* add_quantity(CLI::App* app, const std::string& name, std::optional<std::string>& into,

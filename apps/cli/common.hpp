@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sizeup/breakdown.hpp"
+#include "sizeup/hardware.hpp"
 #include "sizeup/model.hpp"
 
 namespace sizeup::cli {
@@ -38,6 +39,21 @@ struct ModelOptions {
 void add_model_options(CLI::App* app, ModelOptions& o, bool required = true);
 ModelSpec resolve_model(const ModelOptions& o);
 
+// Accelerator kind and count (cli-contract.md, "Common options"): a catalog name, or
+// `--gpu custom` described by --peak-tflops (dense, applies to every format), --gpu-memory
+// (80GiB, 80GB or bytes), --bandwidth (3.35TB, bytes per second), --gpu-power (watts),
+// --intra-node-bandwidth / --inter-node-bandwidth (bytes per second per GPU, one direction).
+struct GpuOptions {
+  std::optional<std::string> gpu, gpus, gpus_per_node;
+  std::optional<std::string> peak_tflops, memory, bandwidth, power, intra_node, inter_node;
+};
+
+void add_gpu_options(CLI::App* app, GpuOptions& o, const std::string& default_gpu = "");
+// The accelerator named by --gpu (or the custom one); throws InputError naming the option.
+GpuSpec resolve_gpu(const GpuOptions& o, const std::string& default_gpu = "");
+// --gpus, at least 1 and at most 10^7; `dflt` when absent.
+std::int64_t resolve_gpu_count(const GpuOptions& o, std::int64_t dflt = 1);
+
 // Registers an option holding a raw string that commands parse with parse_quantity etc.,
 // so that errors name the option (e.g. "--tokens").
 CLI::Option* add_quantity(CLI::App* app, const std::string& name, std::optional<std::string>& into,
@@ -51,6 +67,10 @@ using Register = std::function<Action(CLI::App& root, GlobalOptions& g)>;
 Action register_models(CLI::App& root, GlobalOptions& g);
 Action register_params(CLI::App& root, GlobalOptions& g);
 Action register_dtypes(CLI::App& root, GlobalOptions& g);
+Action register_time(CLI::App& root, GlobalOptions& g);
+Action register_mfu(CLI::App& root, GlobalOptions& g);
+Action register_gpus(CLI::App& root, GlobalOptions& g);
+Action register_chinchilla(CLI::App& root, GlobalOptions& g);
 
 // Formatting helpers shared by the commands.
 std::string with_commas(std::uint64_t n);

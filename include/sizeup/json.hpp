@@ -5,12 +5,15 @@
 #include <nlohmann/json.hpp>
 
 #include "sizeup/breakdown.hpp"
+#include "sizeup/hardware.hpp"
 #include "sizeup/model.hpp"
 
 namespace sizeup {
 
 nlohmann::json to_json(const ModelSpec& m);
 nlohmann::json to_json(const Derivation& d);
+// Every field, memory also as gb (1e9) and gib (2^30); peaks are dense FLOP/s per format.
+nlohmann::json to_json(const GpuSpec& g);
 
 // {"<key>": value, ...} and, with derivations, {"<key>": {"value":..., "formula":...}}.
 template <class T>
