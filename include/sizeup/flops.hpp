@@ -1,0 +1,41 @@
+// FLOPs of a transformer by operation, counted from its matrix products (a multiply-add is
+// 2 FLOPs), with the classic approximations beside the detailed count.
+//
+// Legend: N parameters, L layers, d hidden size, H query heads, Q head width, T context,
+// V vocabulary, f MLP inner width.
+//
+// Sources: Kaplan et al. 2020, Table 1 (forward 2N + 2·L·T·d_attn per token); Chowdhery et
+// al. 2022 (PaLM) App. B (6N + 12·L·H·Q·T); Narayanan et al. 2021, Eq. 3; Korthikanti et al.
+// 2022, Eq. 7/8 (recomputation); backward = 2 x forward matmul FLOPs.
+#pragma once
+
+#include <cstdint>
+
+#include "sizeup/breakdown.hpp"
+#include "sizeup/model.hpp"
+#include "sizeup/units.hpp"
+#include "sizeup/workload.hpp"
+
+namespace sizeup {
+
+struct FlopsInput {
+  std::int64_t seq_len     = 2048;  // T, tokens per sequence
+  std::int64_t batch       = 1;     // sequences per step (whole cluster)
+  bool causal_halving      = false;  // count only the unmasked half of causal scores
+  Recompute recompute      = Recompute::none;
+};
+
+struct FlopsReport {
+  Breakdown<FlopCount> forward_per_token;  // one row per operation (q, k, v, o, mlp, scores...)
+  FlopCount forward_per_token_total  = 0;  // sum of forward_per_token
+  FlopCount training_per_token       = 0;  // model FLOPs: 3 x forward (backward = 2 x forward)
+  FlopCount hardware_per_token       = 0;  // training + recomputed forward work
+  FlopCount forward_per_step         = 0;  // forward_per_token_total x batch x seq_len
+  FlopCount training_per_step        = 0;  // model FLOPs of one step
+  FlopCount hardware_per_step        = 0;
+  Breakdown<FlopCount> approximations;     // per token: 2n, 6n, kaplan, palm, narayanan, ...
+};
+
+FlopsReport flops(const ModelSpec& m, const FlopsInput& in);
+
+}  // namespace sizeup
