@@ -337,21 +337,21 @@ void add_approximations(FlopsReport& r, const ModelSpec& m, const FlopsInput& in
   const double h = d, l = L, s = T;
   a.push_back({"narayanan",
                "Narayanan et al. Eq. 3 (training + full recompute)",
-               96.0 * l * h * h * (1.0 + s / (6.0 * h) + V / (16.0 * l * h)),
+               96.0 * l * h * h + 16.0 * l * s * h + 6.0 * h * V,  // the same, expanded: exact
                {"96 * B * s * l * h^2 * (1 + s / (6h) + V / (16 l h)) / (B * s)",
                 fmt::format("96 * {} * {}^2 * (1 + {} / (6 * {}) + {} / (16 * {} * {}))", Ls, ds,
                             Ts, ds, Vs, Ls, ds),
                 kNarayanan}});
   a.push_back({"korthikanti_model",
                "Korthikanti et al. Eq. 7 (model FLOPs)",
-               72.0 * l * h * h * (1.0 + s / (6.0 * h) + V / (12.0 * h * l)),
+               72.0 * l * h * h + 12.0 * l * s * h + 6.0 * h * V,  // expanded: exact
                {"72 * B * L * s * h^2 * (1 + s / (6h) + v / (12 h L)) / (B * s)",
                 fmt::format("72 * {} * {}^2 * (1 + {} / (6 * {}) + {} / (12 * {} * {}))", Ls, ds,
                             Ts, ds, Vs, ds, Ls),
                 kKorthikanti7}});
   a.push_back({"korthikanti_selective",
                "Korthikanti et al. Eq. 8 (selective recompute)",
-               72.0 * l * h * h * (1.0 + s / (3.0 * h) + V / (12.0 * h * l)),
+               72.0 * l * h * h + 24.0 * l * s * h + 6.0 * h * V,  // expanded: exact
                {"72 * B * L * s * h^2 * (1 + s / (3h) + v / (12 h L)) / (B * s)",
                 fmt::format("72 * {} * {}^2 * (1 + {} / (3 * {}) + {} / (12 * {} * {}))", Ls, ds,
                             Ts, ds, Vs, ds, Ls),
