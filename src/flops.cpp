@@ -185,18 +185,17 @@ void attention_core(Builder& b, const ModelSpec& m, const FlopsInput& in, const 
   const double k_slide  = mean_keys(in.seq_len, m.sliding_window, halve);
   const double keys     = D(c.full_layers) * k_full + D(c.sliding_layers) * k_slide;
 
-  std::string keys_f = c.sliding_layers == 0
-                           ? "L * " + keys_formula(0, halve)
-                           : fmt::format("L_full * {} + L_sliding * {}", keys_formula(0, halve),
-                                         keys_formula(m.sliding_window, halve));
-  std::string keys_s = c.sliding_layers == 0
-                           ? fmt::format("{} * {}", c.full_layers, num(k_full))
-                           : fmt::format("{} * {} + {} * {}", c.full_layers, num(k_full),
-                                         c.sliding_layers, num(k_slide));
-  if (c.sliding_layers > 0)
-    keys_s += fmt::format(" (W = {}, T = {})", m.sliding_window, in.seq_len);
-  else
-    keys_s += fmt::format(" (T = {})", in.seq_len);
+  std::string keys_f      = c.sliding_layers == 0
+                                ? "L * " + keys_formula(0, halve)
+                                : fmt::format("L_full * {} + L_sliding * {}", keys_formula(0, halve),
+                                              keys_formula(m.sliding_window, halve));
+  std::string keys_s      = c.sliding_layers == 0
+                                ? fmt::format("{} * {}", c.full_layers, num(k_full))
+                                : fmt::format("{} * {} + {} * {}", c.full_layers, num(k_full),
+                                              c.sliding_layers, num(k_slide));
+  const std::string where = c.sliding_layers > 0
+                                ? fmt::format(", with W = {}, T = {}", m.sliding_window, in.seq_len)
+                                : fmt::format(", with T = {}", in.seq_len);
   const std::string why =
       std::string(halve ? "causal halving: mean unmasked keys per query"
                         : (c.causal ? "every query against every key (no causal halving)"
@@ -204,15 +203,16 @@ void attention_core(Builder& b, const ModelSpec& m, const FlopsInput& in, const 
       "; one multiply-add per head, key and head dimension";
   const std::string qk_w = mla ? "(qk_nope + qk_rope)" : "Q";
   const std::string v_w  = mla ? "v_head_dim" : "Q";
-  b.add(
-      c.key_prefix + "attn_scores", c.label_prefix + "attention scores QK^T",
-      2.0 * D(H) * D(Qk) * keys,
-      {"2 * H * " + qk_w + " * (" + keys_f + ")", fmt::format("2 * {} * {} * ({})", H, Qk, keys_s),
-       "PaLM Appendix B (2·Q·T per head and token); " + why},
-      true, true);
+  b.add(c.key_prefix + "attn_scores", c.label_prefix + "attention scores QK^T",
+        2.0 * D(H) * D(Qk) * keys,
+        {"2 * H * " + qk_w + " * (" + keys_f + ")",
+         fmt::format("2 * {} * {} * ({}){}", H, Qk, keys_s, where),
+         "PaLM Appendix B (2·Q·T per head and token); " + why},
+        true, true);
   b.add(c.key_prefix + "attn_values", c.label_prefix + "attention weighted sum softmax(QK^T) V",
         2.0 * D(H) * D(Qv) * keys,
-        {"2 * H * " + v_w + " * (" + keys_f + ")", fmt::format("2 * {} * {} * ({})", H, Qv, keys_s),
+        {"2 * H * " + v_w + " * (" + keys_f + ")",
+         fmt::format("2 * {} * {} * ({}){}", H, Qv, keys_s, where),
          "PaLM Appendix B (2·Q·T per head and token); " + why},
         true, true);
 }
