@@ -102,10 +102,41 @@ class FlopsValidation(unittest.TestCase):
             f"\nAll {len(cases)} configurations: forward equal exactly; backward = 2 x forward "
             "exactly (the first layer's input gradient is computed because the embedding "
             "table is trained; the embedding lookup itself has no matmul in either pass). "
+            "When nothing below layer 0's q/k/v is trained (embeddings and first norm frozen, "
+            "untied head), the measured backward is 2 x forward - 2*B*T*d*(H*Q + 2*K*Q) "
+            "exactly: autograd skips those input gradients. "
             "MoE: the reference routes each token to its top-k experts, so the active-expert "
             "count is exact. Not measured here: causal halving (eager attention computes the "
             "full T x T scores), sliding windows, MLA, encoder-decoder models.\n")
         rm.write_fragment("flops", "\n".join(lines) + "\n")
+
+    def test_backward_without_first_input_gradient(self):
+        # The one term that can be missing from "backward = 2 x forward": if nothing below
+        # layer 0's q/k/v projections is trained (embeddings and the first norm frozen, head
+        # untied), autograd skips their input gradients, 2*B*T*d*(H*Q + 2*K*Q) FLOPs.
+        for cfg in (rm.make_cfg(layers=2, hidden=32, heads=4, vocab=60, tied=False),
+                    rm.make_cfg(layers=2, hidden=32, heads=4, kv_heads=2, vocab=60, tied=False,
+                                positions="rope", norm="rmsnorm", mlp="swiglu", bias=False)):
+            torch.manual_seed(0)
+            model = rm.CausalLM(cfg)
+            frozen = [model.embed_tokens.weight, *model.layers[0].input_layernorm.parameters()]
+            if cfg["positions"] == "learned":
+                frozen.append(model.embed_positions.weight)
+            for p in frozen:
+                p.requires_grad_(False)
+            batch, seq = 2, 7
+            ids = torch.randint(0, cfg["vocab"], (batch, seq))
+            fwd, bwd = rm.MatmulFlopCounter(), rm.MatmulFlopCounter()
+            with fwd:
+                loss = model(ids).pow(2).mean()
+            with bwd:
+                loss.backward()
+            d, q = cfg["hidden"], cfg["heads"] * cfg["head_dim"]
+            kv = cfg["kv_heads"] * cfg["head_dim"]
+            self.assertEqual(bwd.flops, 2 * fwd.flops - 2 * batch * seq * d * (q + 2 * kv))
+            j = rm.run_sizeup("flops", *rm.sizeup_model_flags(cfg), "--seq", seq, "--batch",
+                              batch)
+            self.assertEqual(j["flops"]["forward_per_step"], fwd.flops)
 
     def test_causal_halving_is_below_eager_count(self):
         # Eager attention computes every score; the halved count is smaller by exactly
