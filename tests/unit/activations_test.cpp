@@ -194,6 +194,17 @@ TEST(activations_test, flash_keeps_kv_width_and_logsumexp_instead_of_scores) {
             2 * T * (128 - 32) * p + 2 * 8 * s * s * p + 8 - 2 * 8 * s * 4);
 }
 
+TEST(activations_test, eager_mqa_with_one_sequence_keeps_unexpanded_k_and_v) {
+  // One kv head and b = 1: repeat_kv and matmul only make stride-0 views (measured).
+  ModelSpec m        = llama();
+  m.n_head_kv        = 1;
+  ActivationInput in = torch_in(AttentionImpl::eager, 2);
+  in.micro_batch     = 1;
+  EXPECT_EQ(activation_memory(m, in).per_layer.find("k")->value, 64u * 16 * 2);
+  in.micro_batch = 2;  // b > 1: matmul folds b and heads into one batch dim by copying
+  EXPECT_EQ(activation_memory(m, in).per_layer.find("k")->value, 128u * 128 * 2);
+}
+
 TEST(activations_test, gqa_korthikanti_counts_k_and_v_at_kv_width) {
   ActivationInput in = torch_in(AttentionImpl::eager, 2);
   in.convention      = ActivationConvention::korthikanti;

@@ -219,13 +219,17 @@ def count_parameters(module):
 # ---------------------------------------------------------------------------------------
 def saved_bytes(module, inputs, dtype=None):
     """Bytes of tensors autograd saves for backward while running module(*inputs):
-    parameters excluded, tensors sharing a storage counted once (by storage pointer)."""
+    parameters excluded, tensors sharing a storage counted once (by storage pointer).
+    Every packed tensor is also held here until the end, so a storage freed during the
+    forward cannot have its address reused by a later tensor and be skipped as a duplicate."""
     params = {p.data_ptr() for p in module.parameters()}
     storages = {}
+    held = []
 
     def pack(t):
         st = t.storage() if hasattr(t, "storage") else t.untyped_storage()
         ptr = st.data_ptr()
+        held.append(t)
         if ptr not in params and ptr not in storages:
             storages[ptr] = st.nbytes() if hasattr(st, "nbytes") else st.size() * t.element_size()
         return t
