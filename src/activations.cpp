@@ -138,10 +138,13 @@ void attention_rows(Rows& r, const Ctx& c, const ModelSpec& m, const ActivationO
   const Factor b{"b", c.b}, s{c.s_sym, c.s}, h{"h", c.h}, p{"p", c.p}, a{"a", c.a};
   const Factor dq{"d", c.dq}, dv{m.attention == AttentionKind::mla ? "d_v" : "d", c.dv};
   // Eager PyTorch (HF repeat_kv) expands K and V to all query heads before the matmuls, so
-  // the saved copies have a heads; flash attention and Korthikanti keep k heads. Exception
-  // (measured): with one kv head and one sequence, expand+reshape and matmul's batch folding
-  // are all views (stride 0 over heads), so the saved K and V alias the k-head projections.
-  const bool expand_kv = c.torch() && !flash && !(c.kv == 1 && c.b == 1);
+  // the saved copies have a heads; flash attention and Korthikanti keep k heads. Exceptions
+  // (measured): with one kv head, expand+reshape is a view (stride 0 over heads); the copy is
+  // then made only by matmul folding b and heads into one batch dimension, which is a view
+  // too when b = 1, and happens inside the recomputed region with selective recompute (the
+  // checkpoint keeps the view, whose storage is the k-head projection).
+  const bool one_kv    = c.kv == 1 && c.a > 1;
+  const bool expand_kv = c.torch() && !flash && !(one_kv && (c.b == 1 || drop_s2));
   const Factor kh      = expand_kv ? a : Factor{"k", c.kv};
 
   r.add("qkv_input", "q/k/v projection input (norm output, shared by the three)", {b, s, h, p},

@@ -203,6 +203,10 @@ TEST(activations_test, eager_mqa_with_one_sequence_keeps_unexpanded_k_and_v) {
   EXPECT_EQ(activation_memory(m, in).per_layer.find("k")->value, 64u * 16 * 2);
   in.micro_batch = 2;  // b > 1: matmul folds b and heads into one batch dim by copying
   EXPECT_EQ(activation_memory(m, in).per_layer.find("k")->value, 128u * 128 * 2);
+  in.options.recompute = Recompute::selective;  // the copy happens inside the checkpoint
+  const auto sel       = activation_memory(m, in);
+  EXPECT_EQ(sel.per_layer.find("k")->value, 128u * 16 * 2);
+  EXPECT_EQ(sel.per_layer.find("attn_softmax"), nullptr);
 }
 
 TEST(activations_test, gqa_korthikanti_counts_k_and_v_at_kv_width) {

@@ -1,14 +1,16 @@
 """Activation memory: bytes PyTorch autograd saves for backward vs sizeup's pytorch convention.
 
 For every combination of dropout on/off, MHA/GQA, GELU/SwiGLU MLP, LayerNorm/RMSNorm,
-dense/MoE, recompute none/full (torch.utils.checkpoint around each layer) and fp32/bf16
-(128 configurations, other shape parameters drawn at random with a fixed seed), this test
+dense/MoE, recompute none/selective/full and fp32/bf16 (192 configurations, other shape
+parameters drawn at random with a fixed seed), this test
  * measures one layer (refmodels.Block) with refmodels.saved_bytes and compares it with
    `sizeup activations ... --attention eager --convention pytorch --cpu-kernels --json`
    per_layer_bytes (moe_layer_bytes for MoE models);
  * measures the whole model with its loss (refmodels.CausalLM + fp32 cross-entropy) and
    compares it with total_bytes minus the rows that are not saved for backward (the logits
    tensor the model returns, and the recompute peak of full recomputation).
+Selective recompute wraps the core attention (scores, softmax, dropout, times V) in
+torch.utils.checkpoint, as Megatron does; full recompute wraps each layer.
 --cpu-kernels selects the CPU kernels' saved dtypes (dropout keeps a p-byte noise tensor,
 LayerNorm keeps mean/rstd in the activation dtype); on CUDA they are 1 byte and fp32.
 Tolerance 1%; the agreement is expected to be exact. Writes the "activations" fragment.
@@ -52,7 +54,7 @@ def configurations():
     out = []
     for dropout, gqa, mlp, norm, moe, recompute, dtype in itertools.product(
             [0.0, 0.1], [False, True], ["gelu", "swiglu"], ["layernorm", "rmsnorm"],
-            [False, True], ["none", "full"], DTYPES):
+            [False, True], ["none", "selective", "full"], DTYPES):
         heads = rng.choice([2, 4, 6, 8])
         head_dim = rng.choice([4, 8, 12, 16])
         kv_heads = rng.choice([d for d in range(1, heads) if heads % d == 0]) if gqa else heads
@@ -63,7 +65,8 @@ def configurations():
             positions=rng.choice(["learned", "rope"]), norm=norm, mlp=mlp,
             bias=rng.random() < 0.5 and not moe, tied=rng.random() < 0.5, dropout=dropout,
             experts=rng.choice([4, 6]) if moe else 0, experts_per_token=rng.choice([1, 2]),
-            expert_ffn=rng.choice([16, 24, 40]) if moe else None)
+            expert_ffn=rng.choice([16, 24, 40]) if moe else None,
+            recompute_core=recompute == "selective")
         out.append(dict(cfg=cfg, batch=rng.randint(1, 3), seq=rng.randint(4, 24),
                         recompute=recompute, dtype=dtype))
     return out
@@ -178,8 +181,10 @@ def write(rows, worst, exact, compared):
         "--convention pytorch --attention eager --cpu-kernels`. *Layer*: one transformer "
         "layer; *model*: every layer plus embedding, final norm, head and fp32 cross-entropy, "
         "compared with `total_bytes` minus the rows autograd does not hold (the returned "
-        "logits and the full-recompute peak). Full recompute wraps each layer in "
-        "`torch.utils.checkpoint`." % torch.__version__,
+        "logits and the full-recompute peak). Selective recompute wraps the core attention "
+        "(scores, softmax, dropout, times V) and full recompute each layer in "
+        "`torch.utils.checkpoint`. Flash attention is not measured (no fused kernel in "
+        "PyTorch 1.13 on CPU)." % torch.__version__,
         "",
         f"{len(rows)} configurations; {exact} of {compared} comparisons exact; worst "
         f"relative error {worst:.2e} (tolerance {TOLERANCE:.0%}).",
