@@ -403,6 +403,16 @@ ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in
           fmt::format("{} layer: {}", which, peak), kCheckpoint}});
   }
   rep.outside_bytes = sum(rep.outside_layers);
+  for (const auto& row : rep.outside_layers.rows) {
+    const bool embedding =
+        row.key == "token_ids" || row.key == "position_ids" || row.key.rfind("embedding_", 0) == 0;
+    if (row.key == "recompute_peak")
+      rep.recompute_peak_bytes = row.value;
+    else if (embedding)
+      rep.embedding_bytes += row.value;
+    else
+      rep.head_bytes += row.value;
+  }
   U total = checked_mul(rep.layer_bytes, static_cast<U>(rep.n_dense_layers), kOverflowField);
   total   = checked_add(
         total, checked_mul(rep.moe_layer_bytes, static_cast<U>(rep.n_moe_layers), kOverflowField),

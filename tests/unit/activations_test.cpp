@@ -269,6 +269,12 @@ TEST(activations_test, full_recompute_reports_the_recompute_peak) {
   const auto r         = activation_memory(llama(), in);
   EXPECT_EQ(r.layer_bytes, 128u * 128 * 2);
   EXPECT_EQ(r.outside_layers.find("recompute_peak")->value, none);
+  EXPECT_EQ(r.recompute_peak_bytes, none);
+  // Pipeline split of the outside rows: ids on the first stage, norm/head/loss on the last.
+  EXPECT_EQ(r.embedding_bytes, 128u * 8);
+  EXPECT_EQ(r.head_bytes, r.outside_bytes - r.embedding_bytes - none);
+  EXPECT_EQ(r.head_bytes, (128u * 128 * 8 + 128 * 4 + 128 * 128 * 2) + 128 * 128 * 2 +
+                              128 * 1000 * 2 + 128 * 1000 * 4 + 128 * 8 + 4);
 }
 
 TEST(activations_test, huge_flash_workload_does_not_overflow) {
