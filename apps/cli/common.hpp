@@ -73,6 +73,7 @@ Action register_gpus(CLI::App& root, GlobalOptions& g);
 Action register_chinchilla(CLI::App& root, GlobalOptions& g);
 Action register_bench(CLI::App& root, GlobalOptions& g);
 Action register_flops(CLI::App& root, GlobalOptions& g);
+Action register_activations(CLI::App& root, GlobalOptions& g);
 
 // Formatting helpers shared by the commands.
 std::string with_commas(std::uint64_t n);
