@@ -118,9 +118,11 @@ Output infer_output(const InferOptions& o) {
 
   const InferenceReport r = inference_memory(m, in);
   notes.insert(notes.end(), r.notes.begin(), r.notes.end());
-  notes.push_back(
-      "weights: only linear layers inside transformer blocks are quantised; embeddings, norms, "
-      "biases, routers and the head stay 16-bit (--quantize-head quantises an untied head)");
+  if (in.weights != WeightFormat::bf16 && in.weights != WeightFormat::fp16 &&
+      in.weights != WeightFormat::fp32)
+    notes.push_back(
+        "weights: only linear layers inside transformer blocks are quantised; embeddings, norms, "
+        "biases, routers and the head stay 16-bit (--quantize-head quantises an untied head)");
 
   Output out;
   auto& j              = out.json;
@@ -197,6 +199,10 @@ Output infer_output(const InferOptions& o) {
                          {"usable_bytes", bytes_json(f.usable_bytes)},
                          {"peak_dtype", peak_dtype},
                          {"peak_flops_per_s", peak}};
+    if (f.max_context && m.n_ctx > 0 && *f.max_context > m.n_ctx)
+      notes.push_back(
+          fmt::format("max_context {} is the memory limit; the model was trained for {} positions",
+                      *f.max_context, m.n_ctx));
     if (!f.max_context)
       notes.push_back("max_context: memory does not run out within 1e15 tokens (sliding window)");
     out.text += fmt::format(
