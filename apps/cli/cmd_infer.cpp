@@ -172,9 +172,11 @@ Output infer_output(const InferOptions& o) {
   out.explain +=
       explain_rows<double>("Weights by storage class", r.weight_rows,
                            [](const double& v) { return fmt::format("{:.0f} bytes", v); });
+  out.explain += "\n";
   out.explain += explain_rows<double>("KV cache by layer kind", r.kv_rows, [](const double& v) {
     return fmt::format("{:.0f} bytes", v);
   });
+  out.explain += "\n";
   out.explain += explain_row("Heuristic (1.2 x weights)", r.heuristic_derivation,
                              fmt::format("{:.0f} bytes", r.heuristic_1_2x_bytes));
 
@@ -232,6 +234,7 @@ Output infer_output(const InferOptions& o) {
           "  prefill of {} x {} tokens: {:.3g} s, {:.4g} tokens/s ({}-bound)\n",
           in.tp, peak_dtype, rf.decode_seconds * 1e3, rf.decode_tokens_per_s, rf.decode_bound,
           in.batch, in.context, rf.prefill_seconds, rf.prefill_tokens_per_s, rf.prefill_bound);
+      out.explain += "\n";
       out.explain += explain_rows<double>("Roofline (lower bound)", rf.rows,
                                           [](const double& v) { return fmt::format("{:.6g}", v); });
     }
