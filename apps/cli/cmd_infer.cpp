@@ -123,7 +123,13 @@ Output infer_output(const InferOptions& o) {
                      fmt::format("{} GPUs are not a multiple of --tp {}", gpus, in.tp));
   const std::int64_t replicas = gpus / in.tp;
 
-  const InferenceReport r = inference_memory(m, in);
+  InferenceReport r;
+  try {
+    r = inference_memory(m, in);
+  } catch (const InputError& e) {  // --tp taken from --gpus: name the option the user typed
+    if (o.tp || e.field() != "--tp") throw;
+    throw InputError(e.subject(), "--gpus", e.reason() + " (--tp defaults to --gpus; give --tp)");
+  }
   notes.insert(notes.end(), r.notes.begin(), r.notes.end());
   if (in.weights != WeightFormat::bf16 && in.weights != WeightFormat::fp16 &&
       in.weights != WeightFormat::fp32)
