@@ -47,8 +47,8 @@ std::vector<LoraAdapter> lora_adapters(const ModelSpec& m, const std::vector<std
       throw InputError("unknown LoRA target", "--lora-targets",
                        "'" + targets[i] + "' matches no linear module of " + m.name);
   for (auto& a : out) {
-    ParamCount p = checked_mul(static_cast<ParamCount>(rank),
-                               static_cast<ParamCount>(a.in + a.out), "--lora-rank");
+    ParamCount p = checked_mul(static_cast<ParamCount>(rank), static_cast<ParamCount>(a.in + a.out),
+                               "--lora-rank");
     p            = checked_mul(p, static_cast<ParamCount>(a.experts * a.count), "--lora-rank");
     a.params     = p;
   }

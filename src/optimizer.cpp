@@ -73,8 +73,7 @@ OptimizerStateReport optimizer_state(Optimizer o, const std::vector<TrainableTen
           "2 · ceil(n / 2048) · 4 per tensor", fmt::format("2 · {} · 4", absmax),
           "bitsandbytes Optimizer8bit (blockwise, block 2048)");
       add("small_tensor_states_bytes", "32-bit states of tensors < 4096 elements", 2 * 4 * small,
-          "2 · n_small · 4", fmt::format("2 · {} · 4", small),
-          "bitsandbytes min_8bit_size = 4096");
+          "2 · n_small · 4", fmt::format("2 · {} · 4", small), "bitsandbytes min_8bit_size = 4096");
       break;
     }
     case Optimizer::sgd:

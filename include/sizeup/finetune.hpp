@@ -31,8 +31,8 @@ inline constexpr std::int64_t kNf4SecondBlock = 256;  // first-level absmax per 
 std::vector<std::string> default_lora_targets();
 
 struct LoraAdapter {
-  std::string module;       // HF module adapted, e.g. "c_attn" or "q_proj"
-  std::string tensor_name;  // first tensor of the module, e.g. "layers.*.self_attn.q_proj.weight"
+  std::string module;        // HF module adapted, e.g. "c_attn" or "q_proj"
+  std::string tensor_name;   // first tensor of the module, e.g. "layers.*.self_attn.q_proj.weight"
   std::int64_t in      = 0;  // input width, e.g. 4096
   std::int64_t out     = 0;  // output width (sum over a fused module), e.g. 12288 for c_attn
   std::int64_t experts = 1;  // stacked experts sharing the module name, e.g. 8
