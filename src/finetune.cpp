@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "sizeup/checked.hpp"
 #include "sizeup/error.hpp"
@@ -20,14 +21,21 @@ std::vector<LoraAdapter> lora_adapters(const ModelSpec& m, const std::vector<std
   std::vector<LoraAdapter> out;
   std::map<std::string, std::size_t> by_key;  // "<parent path><hf_module>" -> index in out
   std::vector<bool> used(targets.size(), false);
-  for (const auto& t : tensor_table(m)) {
+  const auto table = tensor_table(m);
+  // A target names a module (q_proj) or the HF module holding it (c_attn); an adapter on a
+  // fused module spans all of its parts, so GPT-2's q_proj selects the whole c_attn.
+  std::set<std::string> hit_modules;
+  for (const auto& t : table)
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      if (t.is_matmul && (targets[i] == t.module || targets[i] == t.hf_module)) {
+        used[i] = true;
+        hit_modules.insert(t.hf_module);
+      }
+  for (const auto& t : table) {
     // Adapters sit on per-layer linear weights: {out, in} or stacked experts {E, out, in}.
     if (!t.is_matmul || t.tied || t.shape.size() < 2 || t.name.find(".*.") == std::string::npos)
       continue;
-    bool hit = all_linear;
-    for (std::size_t i = 0; i < targets.size(); ++i)
-      if (targets[i] == t.module || targets[i] == t.hf_module) hit = used[i] = true;
-    if (!hit) continue;
+    if (!all_linear && !hit_modules.count(t.hf_module)) continue;
     const auto cut         = t.name.rfind(t.module + ".");
     const std::string key  = t.name.substr(0, cut) + t.hf_module;
     const std::int64_t in  = t.shape.back();

@@ -196,7 +196,7 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
 }
 
 bool last_stage_row(const std::string& key) {
-  for (const char* w : {"logit", "loss", "head", "final", "output"})
+  for (const char* w : {"logit", "loss", "head", "final"})
     if (key.find(w) != std::string::npos) return true;
   return false;
 }
