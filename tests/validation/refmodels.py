@@ -62,8 +62,10 @@ class RMSNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x):
+        dtype = x.dtype
+        x = x.to(torch.float32)  # HF LlamaRMSNorm normalises in fp32
         var = x.pow(2).mean(-1, keepdim=True)
-        return self.weight * (x * torch.rsqrt(var + self.eps))
+        return self.weight * (x * torch.rsqrt(var + self.eps)).to(dtype)
 
 
 def make_norm(cfg):
@@ -109,7 +111,7 @@ class Attention(nn.Module):
             k = k[:, :, None].expand(b, self.kv, rep, s, self.hd).reshape(b, self.h, s, self.hd)
             v = v[:, :, None].expand(b, self.kv, rep, s, self.hd).reshape(b, self.h, s, self.hd)
         scores = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.hd)
-        mask = torch.full((s, s), float("-inf"), device=x.device).triu(1)
+        mask = torch.full((s, s), float("-inf"), device=x.device, dtype=scores.dtype).triu(1)
         probs = F.softmax(scores + mask, dim=-1)
         probs = self.attn_dropout(probs)
         out = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, self.h * self.hd)
