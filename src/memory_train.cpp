@@ -435,17 +435,22 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
     const double flight = first ? r.in_flight : 1.0;
     const U layer_act   = add(mul(static_cast<U>(sp.dense_layers), act.layer_bytes),
                               mul(static_cast<U>(sp.moe_layers), act.moe_layer_bytes));
-    U first_outside = 0, last_outside = 0;
+    U first_outside = 0, last_outside = 0, recompute_peak = 0;
     for (const auto& o : act.outside_layers.rows)
-      (last_stage_row(o.key) ? last_outside : first_outside) += o.value;
+      if (o.key == "recompute_peak")
+        recompute_peak += o.value;  // one layer, transiently, on every stage
+      else
+        (last_stage_row(o.key) ? last_outside : first_outside) += o.value;
     const U act_here =
         add(static_cast<U>(std::ceil(static_cast<double>(layer_act) * flight)),
             first ? static_cast<U>(std::ceil(static_cast<double>(first_outside) * flight)) : 0);
+    const U act_total = add(act_here, recompute_peak);
     st.rows.rows.push_back(row(
-        "activations_bytes", "activations", act_here,
-        "(dense layers · A + moe layers · A_moe) · in-flight + embedding outputs",
-        fmt::format("({} · {} + {} · {}) · {:g} + {}", sp.dense_layers, act.layer_bytes,
-                    sp.moe_layers, act.moe_layer_bytes, flight, first ? first_outside : 0),
+        "activations_bytes", "activations", act_total,
+        "(dense layers · A + moe layers · A_moe + embedding outputs) · in-flight + recompute peak",
+        fmt::format("({} · {} + {} · {} + {}) · {:g} + {}", sp.dense_layers, act.layer_bytes,
+                    sp.moe_layers, act.moe_layer_bytes, first ? first_outside : 0, flight,
+                    recompute_peak),
         "activation model (activations.hpp); in-flight: Narayanan et al. 2021, Korthikanti et al. "
         "2022 Sec. 4.2.3"));
     st.rows.rows.push_back(row("logits_bytes", "logits and loss buffers", last ? last_outside : 0,
@@ -513,7 +518,12 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
         static_cast<ByteCount>(static_cast<double>(in.gpu_memory_bytes) * (1.0 - in.headroom));
     r.fits = r.total_bytes <= r.limit_bytes;
   }
-  r.notes.push_back(fmt::format("most loaded GPU: {} pipeline stage", r.stage));
+  r.notes.push_back(r.stage == "all"
+                        ? std::string("no pipeline parallelism: every GPU holds all layers")
+                        : fmt::format("most loaded GPU: {} pipeline stage ({}: {} B, "
+                                      "{}: {} B)",
+                                      r.stage, "first", r.first_stage_bytes, "last",
+                                      r.last_stage_bytes));
   if (R.master_bytes > 0 && in.grad_bytes == 0)
     r.notes.push_back(
         "gradients accumulated in fp32 (mixed-precision default); --grad-dtype bf16 "

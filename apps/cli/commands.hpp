@@ -20,6 +20,8 @@ inline std::vector<Register> all_commands() {
       register_gpus,
       register_activations,
       register_flops,
+      register_train,
+      register_fit,
   };
   // clang-format on
 }

@@ -73,6 +73,8 @@ Action register_gpus(CLI::App& root, GlobalOptions& g);
 Action register_chinchilla(CLI::App& root, GlobalOptions& g);
 Action register_activations(CLI::App& root, GlobalOptions& g);
 Action register_flops(CLI::App& root, GlobalOptions& g);
+Action register_train(CLI::App& root, GlobalOptions& g);
+Action register_fit(CLI::App& root, GlobalOptions& g);
 
 // Formatting helpers shared by the commands.
 std::string with_commas(std::uint64_t n);
