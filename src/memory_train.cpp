@@ -173,7 +173,14 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
       sp.frozen_nf4_elems = add(sp.frozen_nf4_elems, all);
       sp.frozen_nf4_bytes = add(sp.frozen_nf4_bytes, mul(nf4_bytes(per), h.count));
     }
-    if (trainable > 0) sp.train.push_back({shape, static_cast<I>(trainable / per)});
+    if (trainable > 0) {
+      // HF MoE blocks hold each expert as its own nn.Linear: the optimizer sees E_local
+      // {out, in} tensors (one `step` each, per-expert 8-bit blocks and Adafactor factors).
+      if (t.split == Split::expert && shape.size() == 3)
+        sp.train.push_back({{shape[1], shape[2]}, static_cast<I>(trainable / per) * shape[0]});
+      else
+        sp.train.push_back({shape, static_cast<I>(trainable / per)});
+    }
     if (layer_t) {
       const bool moe_part = t.component == Component::router ||
                             t.component == Component::routed_experts ||
