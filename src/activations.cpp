@@ -138,8 +138,13 @@ void attention_rows(Rows& r, const Ctx& c, const ModelSpec& m, const ActivationO
   const Factor b{"b", c.b}, s{c.s_sym, c.s}, h{"h", c.h}, p{"p", c.p}, a{"a", c.a};
   const Factor dq{"d", c.dq}, dv{m.attention == AttentionKind::mla ? "d_v" : "d", c.dv};
   // Eager PyTorch (HF repeat_kv) expands K and V to all query heads before the matmuls, so
-  // the saved copies have a heads; flash attention and Korthikanti keep k heads.
-  const bool expand_kv = c.torch() && !flash;
+  // the saved copies have a heads; flash attention and Korthikanti keep k heads. Exceptions
+  // (measured): with one kv head, expand+reshape is a view (stride 0 over heads); the copy is
+  // then made only by matmul folding b and heads into one batch dimension, which is a view
+  // too when b = 1, and happens inside the recomputed region with selective recompute (the
+  // checkpoint keeps the view, whose storage is the k-head projection).
+  const bool one_kv    = c.kv == 1 && c.a > 1;
+  const bool expand_kv = c.torch() && !flash && !(one_kv && (c.b == 1 || drop_s2));
   const Factor kh      = expand_kv ? a : Factor{"k", c.kv};
 
   r.add("qkv_input", "q/k/v projection input (norm output, shared by the three)", {b, s, h, p},
@@ -398,6 +403,16 @@ ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in
           fmt::format("{} layer: {}", which, peak), kCheckpoint}});
   }
   rep.outside_bytes = sum(rep.outside_layers);
+  for (const auto& row : rep.outside_layers.rows) {
+    const bool embedding =
+        row.key == "token_ids" || row.key == "position_ids" || row.key.rfind("embedding_", 0) == 0;
+    if (row.key == "recompute_peak")
+      rep.recompute_peak_bytes = row.value;
+    else if (embedding)
+      rep.embedding_bytes += row.value;
+    else
+      rep.head_bytes += row.value;
+  }
   U total = checked_mul(rep.layer_bytes, static_cast<U>(rep.n_dense_layers), kOverflowField);
   total   = checked_add(
         total, checked_mul(rep.moe_layer_bytes, static_cast<U>(rep.n_moe_layers), kOverflowField),

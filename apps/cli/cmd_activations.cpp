@@ -72,29 +72,32 @@ Output activations_output(const ActivationsCliOptions& o) {
   const ActivationReport r = activation_memory(m, in);
 
   Output out;
-  auto& j              = out.json;
-  j["model"]           = m.name;
-  j["input"]           = {{"micro_batch", in.micro_batch},
-                          {"seq_len", in.seq_len},
-                          {"activation_bytes", in.activation_bytes},
-                          {"recompute", to_string(in.options.recompute)},
-                          {"attention", o.attention},
-                          {"dropout", in.options.dropout},
-                          {"tp", in.tp},
-                          {"sequence_parallel", in.sequence_parallel},
-                          {"cp", in.cp},
-                          {"moe_capacity_factor", in.moe_capacity_factor},
-                          {"convention", o.convention},
-                          {"cpu_kernels", in.cpu_kernels}};
-  j["per_layer_bytes"] = r.layer_bytes;
-  j["per_layer"]       = rows_with_labels(r.per_layer);
-  j["moe_layer_bytes"] = r.moe_layer_bytes;
-  j["moe_layer"]       = rows_with_labels(r.moe_layer);
-  j["n_dense_layers"]  = r.n_dense_layers;
-  j["n_moe_layers"]    = r.n_moe_layers;
-  j["outside"]         = rows_with_labels(r.outside_layers);
-  j["outside_bytes"]   = r.outside_bytes;
-  j["total_bytes"]     = r.total_bytes;
+  auto& j                   = out.json;
+  j["model"]                = m.name;
+  j["input"]                = {{"micro_batch", in.micro_batch},
+                               {"seq_len", in.seq_len},
+                               {"activation_bytes", in.activation_bytes},
+                               {"recompute", to_string(in.options.recompute)},
+                               {"attention", o.attention},
+                               {"dropout", in.options.dropout},
+                               {"tp", in.tp},
+                               {"sequence_parallel", in.sequence_parallel},
+                               {"cp", in.cp},
+                               {"moe_capacity_factor", in.moe_capacity_factor},
+                               {"convention", o.convention},
+                               {"cpu_kernels", in.cpu_kernels}};
+  j["per_layer_bytes"]      = r.layer_bytes;
+  j["per_layer"]            = rows_with_labels(r.per_layer);
+  j["moe_layer_bytes"]      = r.moe_layer_bytes;
+  j["moe_layer"]            = rows_with_labels(r.moe_layer);
+  j["n_dense_layers"]       = r.n_dense_layers;
+  j["n_moe_layers"]         = r.n_moe_layers;
+  j["outside"]              = rows_with_labels(r.outside_layers);
+  j["outside_bytes"]        = r.outside_bytes;
+  j["embedding_bytes"]      = r.embedding_bytes;
+  j["head_bytes"]           = r.head_bytes;
+  j["recompute_peak_bytes"] = r.recompute_peak_bytes;
+  j["total_bytes"]          = r.total_bytes;
 
   out.text = fmt::format(
       "{}: activations saved for backward, micro-batch {}, sequence {}, {} bytes/element, "

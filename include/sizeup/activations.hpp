@@ -53,8 +53,11 @@ struct ActivationReport {
   Breakdown<ByteCount> outside_layers;  // embedding output, final norm, logits, loss; with full
                                         // recompute also "recompute_peak" (one layer's full
                                         // activations, live while it is recomputed)
-  ByteCount outside_bytes = 0;          // sum of outside_layers
-  ByteCount total_bytes   = 0;          // all layers of the model + outside
+  ByteCount outside_bytes        = 0;   // sum of outside_layers = the three below
+  ByteCount embedding_bytes      = 0;   // outside rows of the first pipeline stage (ids, masks)
+  ByteCount head_bytes           = 0;   // outside rows of the last stage (final norm, logits, loss)
+  ByteCount recompute_peak_bytes = 0;   // full recompute: one layer's saved tensors (else 0)
+  ByteCount total_bytes          = 0;   // all layers of the model + outside
 };
 
 ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in);
