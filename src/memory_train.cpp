@@ -202,12 +202,6 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
   return sp;
 }
 
-bool last_stage_row(const std::string& key) {
-  for (const char* w : {"logit", "loss", "head", "final"})
-    if (key.find(w) != std::string::npos) return true;
-  return false;
-}
-
 Row<ByteCount> row(std::string key, std::string label, U value, std::string formula,
                    std::string subst, std::string source) {
   return {std::move(key),
@@ -442,12 +436,10 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
     const double flight = first ? r.in_flight : 1.0;
     const U layer_act   = add(mul(static_cast<U>(sp.dense_layers), act.layer_bytes),
                               mul(static_cast<U>(sp.moe_layers), act.moe_layer_bytes));
-    U first_outside = 0, last_outside = 0, recompute_peak = 0;
-    for (const auto& o : act.outside_layers.rows)
-      if (o.key == "recompute_peak")
-        recompute_peak += o.value;  // one layer, transiently, on every stage
-      else
-        (last_stage_row(o.key) ? last_outside : first_outside) += o.value;
+    // Outside-layer tensors: embedding side on the first stage, head side on the last; the
+    // recompute peak (one layer live while recomputed) once on every stage.
+    const U first_outside = act.embedding_bytes, last_outside = act.head_bytes,
+            recompute_peak = act.recompute_peak_bytes;
     const U act_here =
         add(static_cast<U>(std::ceil(static_cast<double>(layer_act) * flight)),
             first ? static_cast<U>(std::ceil(static_cast<double>(first_outside) * flight)) : 0);

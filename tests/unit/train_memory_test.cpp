@@ -106,10 +106,10 @@ TEST(train_memory_test, pipeline_picks_the_most_loaded_stage) {
   // 4 micro-batches, 1F1B: the first stage holds min(pp, m) = 2 in flight.
   in.workload.global_batch = 4;
   ActivationReport act;
-  act.layer_bytes = 10000;
-  act.outside_layers.rows.push_back({"embedding_output", "", 500, {}});
-  act.outside_layers.rows.push_back({"logits", "", 7000, {}});
-  r = train_memory(llama7b(), in, act);
+  act.layer_bytes     = 10000;
+  act.embedding_bytes = 500;
+  act.head_bytes      = 7000;
+  r                   = train_memory(llama7b(), in, act);
   EXPECT_EQ(r.micro_batches, 4);
   EXPECT_DOUBLE_EQ(r.in_flight, 2.0);
   EXPECT_EQ(r.stage, "first");
@@ -117,6 +117,18 @@ TEST(train_memory_test, pipeline_picks_the_most_loaded_stage) {
   EXPECT_EQ(v(r, "logits_bytes"), 0ull);
   EXPECT_EQ(r.last_stage_bytes,
             18 * (16 * kLayer + 4096 + kEmbed) + (16 * 9 + 2) * 4 + 16 * 10000 + 7000);
+}
+
+TEST(train_memory_test, recompute_peak_counted_once) {
+  TrainInput in            = base();
+  in.plan.pp               = 2;
+  in.workload.global_batch = 8;
+  ActivationReport act;
+  act.layer_bytes          = 100;  // full recompute: layer inputs only
+  act.recompute_peak_bytes = 5000;
+  const auto r             = train_memory(llama7b(), in, act);
+  // First stage: 16 layers x 100 x 2 in flight + one layer recomputed at a time.
+  EXPECT_EQ(r.first_stage_bytes, 18 * (kEmbed + 16 * kLayer) + (1 + 16 * 9) * 4 + 3200 + 5000);
 }
 
 TEST(train_memory_test, interleaved_schedule_factor) {
