@@ -173,7 +173,8 @@ Output train_output(const TrainCmd& o) {
 
   // Human-readable table.
   std::vector<std::vector<std::string>> rows = {
-      {"per GPU (" + r.stage + " stage)", "bytes", "GiB", "GB"}};
+      {r.stage == "all" ? std::string("per GPU") : "per GPU (" + r.stage + " pipeline stage)",
+       "bytes", "GiB", "GB"}};
   for (const auto& x : r.rows.rows)
     rows.push_back({x.label, with_commas(x.value), gib(x.value), gb(x.value)});
   rows.push_back({"total", with_commas(r.total_bytes), gib(r.total_bytes), gb(r.total_bytes)});
