@@ -9,21 +9,9 @@
 namespace sizeup::cli {
 
 inline std::vector<Register> all_commands() {
-  // clang-format off
-  return {
-      register_models,
-      register_params,
-      register_dtypes,
-      register_time,
-      register_mfu,
-      register_chinchilla,
-      register_gpus,
-      register_activations,
-      register_flops,
-      register_train,
-      register_fit,
-  };
-  // clang-format on
+  return {register_models, register_params,      register_dtypes,     register_time,
+          register_mfu,    register_gpus,        register_chinchilla, register_bench,
+          register_flops,  register_activations, register_train,      register_fit};
 }
 
 }  // namespace sizeup::cli
