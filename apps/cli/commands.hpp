@@ -10,7 +10,7 @@ namespace sizeup::cli {
 
 inline std::vector<Register> all_commands() {
   return {register_models, register_params,     register_dtypes, register_time,
-          register_mfu,    register_chinchilla, register_gpus};
+          register_mfu,    register_chinchilla, register_gpus,   register_report};
 }
 
 }  // namespace sizeup::cli
