@@ -9,8 +9,19 @@
 namespace sizeup::cli {
 
 inline std::vector<Register> all_commands() {
-  return {register_models, register_params,     register_dtypes, register_time,
-          register_mfu,    register_chinchilla, register_gpus,   register_report};
+  // clang-format off
+  return {
+      register_models,
+      register_params,
+      register_dtypes,
+      register_time,
+      register_mfu,
+      register_chinchilla,
+      register_gpus,
+      register_flops,
+      register_report,
+  };
+  // clang-format on
 }
 
 }  // namespace sizeup::cli

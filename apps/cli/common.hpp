@@ -71,6 +71,7 @@ Action register_time(CLI::App& root, GlobalOptions& g);
 Action register_mfu(CLI::App& root, GlobalOptions& g);
 Action register_gpus(CLI::App& root, GlobalOptions& g);
 Action register_chinchilla(CLI::App& root, GlobalOptions& g);
+Action register_flops(CLI::App& root, GlobalOptions& g);
 Action register_report(CLI::App& root, GlobalOptions& g);
 
 // Formatting helpers shared by the commands.

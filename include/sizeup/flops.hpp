@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "sizeup/breakdown.hpp"
 #include "sizeup/model.hpp"
@@ -19,21 +21,29 @@
 namespace sizeup {
 
 struct FlopsInput {
-  std::int64_t seq_len     = 2048;  // T, tokens per sequence
-  std::int64_t batch       = 1;     // sequences per step (whole cluster)
-  bool causal_halving      = false;  // count only the unmasked half of causal scores
-  Recompute recompute      = Recompute::none;
+  std::int64_t seq_len = 2048;   // T, tokens per sequence
+  std::int64_t batch   = 1;      // sequences per step (whole cluster)
+  bool causal_halving  = false;  // count only the unmasked half of causal scores
+  Recompute recompute  = Recompute::none;
 };
 
 struct FlopsReport {
   Breakdown<FlopCount> forward_per_token;  // one row per operation (q, k, v, o, mlp, scores...)
-  FlopCount forward_per_token_total  = 0;  // sum of forward_per_token
-  FlopCount training_per_token       = 0;  // model FLOPs: 3 x forward (backward = 2 x forward)
-  FlopCount hardware_per_token       = 0;  // training + recomputed forward work
-  FlopCount forward_per_step         = 0;  // forward_per_token_total x batch x seq_len
-  FlopCount training_per_step        = 0;  // model FLOPs of one step
-  FlopCount hardware_per_step        = 0;
-  Breakdown<FlopCount> approximations;     // per token: 2n, 6n, kaplan, palm, narayanan, ...
+  FlopCount forward_per_token_total = 0;   // sum of forward_per_token
+  FlopCount training_per_token      = 0;   // model FLOPs: 3 x forward (backward = 2 x forward)
+  FlopCount hardware_per_token      = 0;   // training + recomputed forward work
+  FlopCount forward_per_step        = 0;   // forward_per_token_total x batch x seq_len
+  FlopCount training_per_step       = 0;   // model FLOPs of one step
+  FlopCount hardware_per_step       = 0;
+  Breakdown<FlopCount> approximations;  // per token: 2n, 6n, kaplan, palm, narayanan, ...
+
+  // Added beside the declared fields (flops.cpp):
+  FlopCount backward_per_token       = 0;  // 2 x forward
+  FlopCount recompute_per_token      = 0;  // forward work repeated by --recompute (0 for none)
+  FlopCount attention_core_per_token = 0;  // QK^T and softmax·V rows of forward_per_token
+  FlopCount layer_forward_per_token  = 0;  // forward rows inside the repeated layers
+  Breakdown<FlopCount> totals;  // forward/backward/training/recompute/hardware per token and step
+  std::vector<std::string> notes;  // assumptions that depend on the model (T5, BERT, windows)
 };
 
 FlopsReport flops(const ModelSpec& m, const FlopsInput& in);
