@@ -15,6 +15,7 @@
 #include "flops_options.hpp"
 #include "sizeup/compute_time.hpp"
 #include "sizeup/error.hpp"
+#include "sizeup/flops.hpp"
 #include "sizeup/json.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/quantity.hpp"
@@ -253,29 +254,23 @@ Section weights_section(const ParamsReport& p) {
   return s;
 }
 
-Section flops_section(const ModelSpec& m, const ParamsReport& p, const ReportWorkload& w) {
-  Section s{"flops", "Training FLOPs per token and per step", {}, {}, false};
-  const double n                 = static_cast<double>(p.active);
-  const AttentionShape shape     = attention_shape(m, w.seq);
-  const Breakdown<FlopCount> per = training_flops_per_token(n, shape);
-  append<FlopCount>(
-      s, per, [](const Row<FlopCount>& r) { return flops_shown(r.value); }, "per_token_");
-  const double tokens_per_step = static_cast<double>(w.batch) * static_cast<double>(w.seq);
-  for (const char* key : {"dense_matmul", "model"}) {
-    const Row<FlopCount>* r = per.find(key);
-    if (!r) continue;
-    const double v = r->value * tokens_per_step;
-    s.rows.push_back(
-        {std::string("per_step_") + key,
-         r->label + " x tokens per step",
-         v,
-         flops_shown(v),
-         {"per token x B x T", fmt::format("{} x {} x {}", commas(r->value), w.batch, w.seq),
-          "one optimizer step of B sequences of T tokens"}});
-  }
+Section flops_section(const ModelSpec& m, const ReportWorkload& w) {
+  Section s{"flops", "FLOPs per token and per step", {}, {}, false};
+  FlopsInput in;
+  in.seq_len          = w.seq;
+  in.batch            = w.batch;
+  const FlopsReport r = flops(m, in);
+  auto show           = [](const Row<FlopCount>& row) { return flops_shown(row.value); };
+  append<FlopCount>(s, r.forward_per_token, show, "forward_");
+  append<FlopCount>(s, r.totals, show);
+  for (const auto& row : r.approximations.rows)
+    if (row.key == "training_6n" || row.key == "training_6n_active" || row.key == "palm")
+      s.rows.push_back(
+          {"approx_" + row.key, row.label + " per token", row.value, show(row), row.derivation});
   s.notes.push_back(
-      "6N counts the weight matmuls (forward 2N, backward 4N); the attention row adds PaLM's "
-      "12*L*H*Q*T for the score and value products at T = --seq");
+      "forward rows count every matrix product (a multiply-add is 2 FLOPs) per token; backward = "
+      "2 x forward; a step is B x T tokens (see `sizeup flops` for all approximations)");
+  for (const auto& n : r.notes) s.notes.push_back(n);
   return s;
 }
 
@@ -380,9 +375,12 @@ Output report_output(const ReportOptions& o) {
 
   const std::string model_source =
       o.model.model.empty() ? "command-line shape flags" : "model config (" + o.model.model + ")";
-  const std::vector<Section> sections = {model_section(m, model_source), workload_section(w, o),
-                                         params_section(m, p),           weights_section(p),
-                                         flops_section(m, p, w),         time_section(src, w),
+  const std::vector<Section> sections = {model_section(m, model_source),
+                                         workload_section(w, o),
+                                         params_section(m, p),
+                                         weights_section(p),
+                                         flops_section(m, w),
+                                         time_section(src, w),
                                          scaling_section(p, w)};
 
   std::string md = fmt::format("# Sizing up {}: a worked example\n\n", m.name);
