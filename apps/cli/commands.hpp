@@ -19,6 +19,7 @@ inline std::vector<Register> all_commands() {
       register_chinchilla,
       register_gpus,
       register_flops,
+      register_infer,
       register_report,
   };
   // clang-format on

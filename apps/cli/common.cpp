@@ -123,6 +123,12 @@ ModelSpec model_from_flags(const ModelOptions& o) {
   } else if (o.experts_per_token || o.expert_ffn || o.shared_experts) {
     throw InputError("invalid model", "--experts", "expert options need --experts");
   }
+  if (o.sliding_window) {  // Mistral-7B-v0.1 style: every layer uses the window
+    m.sliding_window = dim(o.sliding_window, "--sliding-window", 0);
+    if (m.sliding_window < 1)
+      throw InputError("invalid model", "--sliding-window", "must be at least 1 token");
+    m.sliding_layers.assign(static_cast<std::size_t>(m.n_layer), true);
+  }
   try {
     validate(m);
   } catch (const InputError& e) {  // name the flag the user typed, not the struct field
@@ -135,7 +141,7 @@ ModelSpec model_from_flags(const ModelOptions& o) {
 
 bool ModelOptions::any_shape_flag() const {
   return layers || hidden || heads || kv_heads || ffn || vocab || max_positions || head_dim ||
-         positions || norm || mlp || bias || tied || final_norm || experts;
+         positions || norm || mlp || bias || tied || final_norm || experts || sliding_window;
 }
 
 void add_model_options(CLI::App* app, ModelOptions& o, bool required) {
@@ -169,6 +175,8 @@ void add_model_options(CLI::App* app, ModelOptions& o, bool required) {
   app->add_option("--experts-per-token", o.experts_per_token, "experts per token")->group(g);
   app->add_option("--expert-ffn", o.expert_ffn, "inner width of one expert")->group(g);
   app->add_option("--shared-experts", o.shared_experts, "shared experts")->group(g);
+  app->add_option("--sliding-window", o.sliding_window, "every layer attends to the last W tokens")
+      ->group(g);
   (void)required;
 }
 

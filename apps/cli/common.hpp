@@ -33,6 +33,7 @@ struct ModelOptions {
   std::optional<std::string> positions, norm, mlp;
   std::optional<bool> bias, tied, final_norm;
   std::optional<std::string> experts, experts_per_token, expert_ffn, shared_experts;
+  std::optional<std::string> sliding_window;  // every layer attends to the last W tokens
   bool any_shape_flag() const;
 };
 
@@ -71,6 +72,7 @@ Action register_time(CLI::App& root, GlobalOptions& g);
 Action register_mfu(CLI::App& root, GlobalOptions& g);
 Action register_gpus(CLI::App& root, GlobalOptions& g);
 Action register_chinchilla(CLI::App& root, GlobalOptions& g);
+Action register_infer(CLI::App& root, GlobalOptions& g);
 Action register_flops(CLI::App& root, GlobalOptions& g);
 Action register_report(CLI::App& root, GlobalOptions& g);
 
