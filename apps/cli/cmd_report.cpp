@@ -16,6 +16,7 @@
 #include "sizeup/compute_time.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/flops.hpp"
+#include "sizeup/inference.hpp"
 #include "sizeup/json.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/quantity.hpp"
@@ -254,6 +255,45 @@ Section weights_section(const ParamsReport& p) {
   return s;
 }
 
+// Serving the model in bf16 with a bf16 KV cache for B sequences of T tokens on one GPU.
+Section inference_section(const ModelSpec& m, const ReportWorkload& w) {
+  Section s{"inference", "Inference memory (bf16 weights and KV cache, one GPU)", {}, {}, false};
+  InferenceInput in;
+  in.batch                = w.batch;
+  in.context              = w.seq;
+  const InferenceReport r = inference_memory(m, in);
+  auto show               = [](const Row<double>& row) {
+    return bytes_shown(static_cast<ByteCount>(std::llround(row.value)));
+  };
+  for (const auto& row : r.memory.rows)
+    s.rows.push_back({row.key, row.label, row.value, show(row), row.derivation});
+  const auto total = static_cast<ByteCount>(std::llround(r.total_bytes));
+  const auto heur  = static_cast<ByteCount>(std::llround(r.heuristic_1_2x_bytes));
+  s.rows.push_back({"heuristic_1_2x_bytes", "1.2 x weights heuristic", r.heuristic_1_2x_bytes,
+                    bytes_shown(heur), r.heuristic_derivation});
+  InferenceDevice dev;
+  dev.memory_bytes          = w.gpu.memory_bytes;
+  dev.bandwidth_bytes_per_s = w.gpu.memory_bandwidth_bytes_per_s;
+  dev.peak_flops_per_s      = w.peak.flops_per_s;
+  if (dev.memory_bytes > 0) {
+    const FitReport f = inference_fit(m, in, dev);
+    s.rows.push_back({"fits",
+                      "fits on one " + w.gpu.name,
+                      f.fits,
+                      f.fits ? "yes" : "no",
+                      {"total <= GPU memory",
+                       fmt::format("{} <= {}", with_commas(total), with_commas(w.gpu.memory_bytes)),
+                       "GPU catalog"}});
+    s.rows.push_back({"max_batch",
+                      "largest batch at T on one GPU",
+                      f.max_batch,
+                      with_commas(static_cast<std::uint64_t>(f.max_batch)),
+                      {"largest b with total(b, T) <= GPU memory", "", "sizeup infer"}});
+  }
+  for (const auto& n : r.notes) s.notes.push_back(n);
+  return s;
+}
+
 Section flops_section(const ModelSpec& m, const ReportWorkload& w) {
   Section s{"flops", "FLOPs per token and per step", {}, {}, false};
   FlopsInput in;
@@ -375,13 +415,10 @@ Output report_output(const ReportOptions& o) {
 
   const std::string model_source =
       o.model.model.empty() ? "command-line shape flags" : "model config (" + o.model.model + ")";
-  const std::vector<Section> sections = {model_section(m, model_source),
-                                         workload_section(w, o),
-                                         params_section(m, p),
-                                         weights_section(p),
-                                         flops_section(m, w),
-                                         time_section(src, w),
-                                         scaling_section(p, w)};
+  const std::vector<Section> sections = {model_section(m, model_source), workload_section(w, o),
+                                         params_section(m, p),           weights_section(p),
+                                         inference_section(m, w),        flops_section(m, w),
+                                         time_section(src, w),           scaling_section(p, w)};
 
   std::string md = fmt::format("# Sizing up {}: a worked example\n\n", m.name);
   md += fmt::format(

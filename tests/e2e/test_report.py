@@ -12,7 +12,7 @@ from sizeup_cli import assert_input_error, run, run_json  # noqa: E402
 SEED = ["--layers", "24", "--hidden", "1024", "--heads", "16", "--vocab", "50000", "--ffn", "4096",
         "--max-positions", "1024", "--no-bias", "--no-final-norm"]
 
-SECTIONS = ["model", "workload", "parameters", "weights", "flops", "training_time", "scaling"]
+SECTIONS = ["model", "workload", "parameters", "weights", "inference", "flops", "training_time", "scaling"]
 
 
 def section(j, key):
@@ -64,6 +64,12 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(wl["batch"]["value"], 8)
         self.assertEqual(wl["seq_len"]["value"], 1024)
         self.assertEqual(wl["tokens"]["value"], 20 * 354336768)
+        inf = section(j, "inference")
+        # KV cache: b x s x L x 2 x K x hd x 2 bytes = 8 x 1,024 x 24 x 2 x 16 x 64 x 2.
+        self.assertEqual(inf["kv_cache_bytes"]["value"], 805306368)
+        self.assertEqual(inf["weights_bytes"]["value"], 2 * 354336768)
+        self.assertAlmostEqual(inf["heuristic_1_2x_bytes"]["value"], 1.2 * 2 * 354336768, delta=1)
+        self.assertTrue(inf["fits"]["value"])
         f = section(j, "flops")
         # Forward per token: per layer 2 x (4 d^2 + 2 d f) + 2 x 2 x T x d (scores and values)
         # = 2 x (4,194,304 + 8,388,608) + 4 x 1,024 x 1,024 = 29,360,128; x 24 = 704,643,072;
@@ -97,6 +103,8 @@ class ReportTest(unittest.TestCase):
         f = section(j, "flops")
         self.assertEqual(f["forward_per_step"]["value"],
                          f["forward_per_token"]["value"] * 4 * 8192)
+        # KV cache with 8 kv heads of 128: 4 x 8,192 x 32 x 2 x 8 x 128 x 2 bytes = 4 GiB.
+        self.assertEqual(section(j, "inference")["kv_cache_bytes"]["value"], 4 * 2 ** 30)
         m = section(j, "model")
         self.assertEqual(m["n_head_kv"]["value"], 8)
         self.assertEqual(m["n_ff"]["value"], 14336)
