@@ -18,8 +18,11 @@ inline std::vector<Register> all_commands() {
       register_mfu,
       register_chinchilla,
       register_gpus,
+      register_activations,
       register_flops,
       register_infer,
+      register_train,
+      register_fit,
       register_report,
   };
   // clang-format on

@@ -72,8 +72,11 @@ Action register_time(CLI::App& root, GlobalOptions& g);
 Action register_mfu(CLI::App& root, GlobalOptions& g);
 Action register_gpus(CLI::App& root, GlobalOptions& g);
 Action register_chinchilla(CLI::App& root, GlobalOptions& g);
-Action register_infer(CLI::App& root, GlobalOptions& g);
+Action register_activations(CLI::App& root, GlobalOptions& g);
 Action register_flops(CLI::App& root, GlobalOptions& g);
+Action register_infer(CLI::App& root, GlobalOptions& g);
+Action register_train(CLI::App& root, GlobalOptions& g);
+Action register_fit(CLI::App& root, GlobalOptions& g);
 Action register_report(CLI::App& root, GlobalOptions& g);
 
 // Formatting helpers shared by the commands.

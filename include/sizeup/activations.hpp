@@ -27,25 +27,37 @@ namespace sizeup {
 enum class ActivationConvention { pytorch, korthikanti };
 
 struct ActivationInput {
-  std::int64_t micro_batch = 1;      // b, e.g. 8
-  std::int64_t seq_len     = 2048;   // s, e.g. 1024
-  int activation_bytes     = 2;      // p, e.g. 2 (bf16), 4 (fp32)
-  ActivationOptions options;         // recompute, attention impl, dropout
-  std::int64_t tp          = 1;      // t, shards attention/MLP activations
-  bool sequence_parallel   = false;  // also shards norm/dropout activations by t
-  std::int64_t cp          = 1;      // c, shards the sequence
-  double moe_capacity_factor = 0.0;  // 0: dropless (exactly top-k tokens per expert)
+  std::int64_t micro_batch = 1;             // b, e.g. 8
+  std::int64_t seq_len     = 2048;          // s, e.g. 1024
+  int activation_bytes     = 2;             // p, e.g. 2 (bf16), 4 (fp32)
+  ActivationOptions options;                // recompute, attention impl, dropout
+  std::int64_t tp                 = 1;      // t, shards attention/MLP activations
+  bool sequence_parallel          = false;  // also shards norm/dropout activations by t
+  std::int64_t cp                 = 1;      // c, shards the sequence
+  double moe_capacity_factor      = 0.0;    // 0: dropless (exactly top-k tokens per expert)
   ActivationConvention convention = ActivationConvention::pytorch;
+  // Saved-tensor dtypes of PyTorch's CPU kernels instead of the CUDA ones: dropout keeps its
+  // p-byte scaled noise tensor (CUDA native_dropout: a 1-byte bool mask) and LayerNorm keeps
+  // mean/rstd in the activation dtype (CUDA: fp32). Used to compare with CPU measurements.
+  bool cpu_kernels = false;
 };
 
 // All byte counts are for one micro-batch on one rank.
 struct ActivationReport {
   Breakdown<ByteCount> per_layer;       // one row per saved tensor kind, for one layer
   ByteCount layer_bytes = 0;            // sum of per_layer (a dense layer; MoE layers below)
-  ByteCount moe_layer_bytes = 0;        // same for a MoE layer (0 for dense models)
-  Breakdown<ByteCount> outside_layers;  // embedding output, final norm, logits, loss
-  ByteCount outside_bytes = 0;          // sum of outside_layers
-  ByteCount total_bytes   = 0;          // all layers of the model + outside
+  Breakdown<ByteCount> moe_layer;       // rows of a MoE layer (empty for dense models)
+  ByteCount moe_layer_bytes   = 0;      // same for a MoE layer (0 for dense models)
+  std::int64_t n_dense_layers = 0;      // layers counted with layer_bytes
+  std::int64_t n_moe_layers   = 0;      // layers counted with moe_layer_bytes
+  Breakdown<ByteCount> outside_layers;  // embedding output, final norm, logits, loss; with full
+                                        // recompute also "recompute_peak" (one layer's full
+                                        // activations, live while it is recomputed)
+  ByteCount outside_bytes        = 0;   // sum of outside_layers = the three below
+  ByteCount embedding_bytes      = 0;   // outside rows of the first pipeline stage (ids, masks)
+  ByteCount head_bytes           = 0;   // outside rows of the last stage (final norm, logits, loss)
+  ByteCount recompute_peak_bytes = 0;   // full recompute: one layer's saved tensors (else 0)
+  ByteCount total_bytes          = 0;   // all layers of the model + outside
 };
 
 ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in);

@@ -16,6 +16,7 @@ import subprocess
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch.utils._python_dispatch import TorchDispatchMode
 
 
@@ -62,8 +63,10 @@ class RMSNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x):
+        dtype = x.dtype
+        x = x.to(torch.float32)  # HF LlamaRMSNorm normalises in fp32
         var = x.pow(2).mean(-1, keepdim=True)
-        return self.weight * (x * torch.rsqrt(var + self.eps))
+        return self.weight * (x * torch.rsqrt(var + self.eps)).to(dtype)
 
 
 def make_norm(cfg):
@@ -108,12 +111,20 @@ class Attention(nn.Module):
             rep = self.h // self.kv
             k = k[:, :, None].expand(b, self.kv, rep, s, self.hd).reshape(b, self.h, s, self.hd)
             v = v[:, :, None].expand(b, self.kv, rep, s, self.hd).reshape(b, self.h, s, self.hd)
+        if self.cfg.get("recompute_core"):  # selective recompute (Korthikanti et al. Sec. 5)
+            out = torch.utils.checkpoint.checkpoint(self.core, q, k, v)
+        else:
+            out = self.core(q, k, v)
+        return self.o_proj(out.transpose(1, 2).reshape(b, s, self.h * self.hd))
+
+    def core(self, q, k, v):
+        """Core attention: softmax(q k^T / sqrt(d) + causal mask), dropout, times v."""
+        s = q.shape[2]
         scores = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.hd)
-        mask = torch.full((s, s), float("-inf"), device=x.device).triu(1)
+        mask = torch.full((s, s), float("-inf"), device=q.device, dtype=scores.dtype).triu(1)
         probs = F.softmax(scores + mask, dim=-1)
         probs = self.attn_dropout(probs)
-        out = torch.matmul(probs, v).transpose(1, 2).reshape(b, s, self.h * self.hd)
-        return self.o_proj(out)
+        return torch.matmul(probs, v)
 
 
 class MLP(nn.Module):
@@ -217,13 +228,17 @@ def count_parameters(module):
 # ---------------------------------------------------------------------------------------
 def saved_bytes(module, inputs, dtype=None):
     """Bytes of tensors autograd saves for backward while running module(*inputs):
-    parameters excluded, tensors sharing a storage counted once (by storage pointer)."""
+    parameters excluded, tensors sharing a storage counted once (by storage pointer).
+    Every packed tensor is also held here until the end, so a storage freed during the
+    forward cannot have its address reused by a later tensor and be skipped as a duplicate."""
     params = {p.data_ptr() for p in module.parameters()}
     storages = {}
+    held = []
 
     def pack(t):
         st = t.storage() if hasattr(t, "storage") else t.untyped_storage()
         ptr = st.data_ptr()
+        held.append(t)
         if ptr not in params and ptr not in storages:
             storages[ptr] = st.nbytes() if hasattr(st, "nbytes") else st.size() * t.element_size()
         return t

@@ -1,0 +1,165 @@
+// sizeup fit: the largest model (parameters) that trains or serves on G GPUs, by closed-form
+// bytes per parameter; with a MODEL also the largest micro-batch by binary search on the full
+// memory model.
+#include <fmt/format.h>
+
+#include "common.hpp"
+#include "sizeup/error.hpp"
+#include "sizeup/fit.hpp"
+#include "sizeup/json.hpp"
+#include "sizeup/params.hpp"
+#include "sizeup/quantity.hpp"
+#include "train_options.hpp"
+
+namespace sizeup::cli {
+namespace {
+
+struct FitCmd {
+  ModelOptions model;
+  TrainCliOptions train;
+  std::optional<std::string> mode, dtype;
+  bool no_activations = false;
+};
+
+int serving_bits(const std::string& d) {
+  if (d == "fp32") return 32;
+  if (d == "bf16" || d == "fp16") return 16;
+  if (d == "fp8" || d == "int8") return 8;
+  if (d == "int4" || d == "nf4") return 4;
+  throw InputError("invalid choice", "--dtype",
+                   "'" + d + "' is not one of fp32, bf16, fp16, fp8, int8, int4, nf4");
+}
+
+Output fit_output(const FitCmd& o) {
+  const GpuSpec gpu = resolve_gpu(o.train.gpu, "h100-sxm");
+  FitInput in;
+  in.gpu_memory_bytes    = gpu.memory_bytes;
+  in.gpus                = resolve_gpu_count(o.train.gpu, 1);
+  const std::string mode = o.mode.value_or("train");
+  if (mode != "train" && mode != "infer")
+    throw InputError("invalid choice", "--mode", "'" + mode + "' is not one of train, infer");
+  in.infer = mode == "infer";
+  if (o.train.precision) in.precision = parse_precision(*o.train.precision);
+  if (o.train.grad_dtype) {
+    if (*o.train.grad_dtype == "fp32")
+      in.grad_bytes = 4;
+    else if (*o.train.grad_dtype == "bf16" || *o.train.grad_dtype == "fp16")
+      in.grad_bytes = 2;
+    else
+      throw InputError("invalid choice", "--grad-dtype", "must be fp32 or bf16");
+  }
+  if (o.train.optimizer) in.optimizer = parse_optimizer(*o.train.optimizer);
+  in.zero = static_cast<int>(int_option(o.train.zero, "--zero", 3, 0, 3));
+  if (o.dtype) in.infer_weight_bits = serving_bits(*o.dtype);
+  std::vector<std::string> notes;
+
+  Output out;
+  auto& j               = out.json;
+  const bool with_model = !o.model.model.empty() || o.model.any_shape_flag();
+  std::optional<ModelSpec> m;
+  std::optional<TrainInput> tin;
+  ByteCount reserved = 0;
+  if (with_model && !in.infer) {
+    m = resolve_model(o.model);
+    // Run the model's layout with the given options; gpus default to one replica per GPU.
+    TrainCliOptions t = o.train;
+    if (!t.zero && !t.fsdp) t.zero = std::to_string(in.zero);
+    tin = train_input(t, *m, gpu, notes);
+    if (!o.no_activations) {
+      const auto act = activation_memory(*m, activation_input(*tin));
+      const auto r   = train_memory(*m, *tin, act);
+      reserved = r.rows.find("activations_bytes")->value + r.rows.find("logits_bytes")->value +
+                 r.rows.find("communication_bytes")->value + r.rows.find("overhead_bytes")->value;
+      notes.push_back(
+          fmt::format("max_params reserves the activations, logits, buffers and overhead of {} at "
+                      "micro-batch {} x {} tokens ({} bytes per GPU)",
+                      m->name, tin->workload.micro_batch, tin->workload.seq_len, reserved));
+    }
+  } else if (!o.no_activations) {
+    notes.push_back(in.infer
+                        ? "weights only: KV cache and activations excluded (see `sizeup infer`)"
+                        : "activations excluded: give a MODEL (with --micro-batch, --seq) to "
+                          "reserve them");
+  }
+  in.reserved_bytes   = reserved;
+  const FitReport r   = fit_params(in);
+  FitInput bare       = in;
+  bare.reserved_bytes = 0;
+  const FitReport r0  = fit_params(bare);
+
+  j["mode"]      = mode;
+  j["gpu"]       = {{"name", gpu.name}, {"memory_bytes", gpu.memory_bytes}};
+  j["gpus"]      = in.gpus;
+  j["precision"] = to_string(in.precision);
+  j["optimizer"] = in.infer ? nlohmann::json(nullptr) : nlohmann::json(to_string(in.optimizer));
+  j["zero"]      = in.infer ? nlohmann::json(nullptr) : nlohmann::json(in.zero);
+  j["bytes_per_param"]           = rows_json(r.bytes_per_param);
+  j["max_params"]                = r.max_params;
+  j["max_params_no_activations"] = r0.max_params;
+  j["reserved_bytes_per_gpu"]    = reserved;
+  j["readings"]                  = {
+                       {{"memory", "binary (GiB, as the catalog lists it)"},
+                        {"memory_bytes_per_gpu", gpu.memory_bytes},
+                        {"max_params", r.max_params}},
+                       {{"memory", "the same number read as decimal GB"},
+                        {"memory_bytes_per_gpu",
+                         static_cast<ByteCount>(static_cast<double>(gpu.memory_bytes) / kBytesPerGiB * kBytesPerGB)},
+                        {"max_params", r.max_params_decimal_reading}}};
+  j["derivation"] = to_json(r.derivation);
+
+  out.text =
+      fmt::format("{} on {} x {} ({:.0f} GiB = {} bytes each), {}{}\n\n", mode, in.gpus, gpu.name,
+                  to_gib(gpu.memory_bytes), with_commas(gpu.memory_bytes), to_string(in.precision),
+                  in.infer ? "" : fmt::format(" + {}, ZeRO {}", to_string(in.optimizer), in.zero));
+  std::vector<std::vector<std::string>> rows = {{"bytes per parameter", "bytes"}};
+  for (const auto& x : r.bytes_per_param.rows)
+    rows.push_back({x.label, fmt::format("{:g}", x.value)});
+  out.text += table(rows);
+  out.text += fmt::format(
+      "largest model: {} parameters ({}) reading memory as GiB; {} ({}) "
+      "reading the same number as decimal GB\n",
+      with_commas(r.max_params), human_count(static_cast<double>(r.max_params)),
+      with_commas(r.max_params_decimal_reading),
+      human_count(static_cast<double>(r.max_params_decimal_reading)));
+
+  if (m && tin) {
+    // Largest micro-batch for the given model with the full memory model.
+    const TrainInput base = *tin;
+    auto fits_at          = [&](std::int64_t b) {
+      TrainInput t            = base;
+      t.workload.micro_batch  = b;
+      t.workload.global_batch = 0;
+      return train_memory(*m, t, activation_memory(*m, activation_input(t))).fits;
+    };
+    const std::int64_t best = largest_fitting(1 << 20, fits_at);
+    j["model"]              = m->name;
+    j["model_params"]       = count_params(*m).total;
+    j["max_micro_batch"]    = best;
+    out.text += fmt::format("{}: largest micro-batch that fits at {} tokens: {}\n", m->name,
+                            base.workload.seq_len, best);
+  }
+  j["notes"] = notes;
+  for (const auto& n : notes) out.text += "note: " + n + "\n";
+  out.explain = explain_rows<double>("Bytes per parameter", r.bytes_per_param,
+                                     [](const double& v) { return fmt::format("{:g}", v); }) +
+                explain_row("max_params", r.derivation, with_commas(r.max_params)) +
+                explain_row("max_params, memory read as decimal GB", {"same formula", "", ""},
+                            with_commas(r.max_params_decimal_reading));
+  return out;
+}
+
+}  // namespace
+
+Action register_fit(CLI::App& root, GlobalOptions&) {
+  auto* app = root.add_subcommand("fit", "largest model (parameters) that trains or serves");
+  auto o    = std::make_shared<FitCmd>();
+  add_model_options(app, o->model, false);
+  add_train_options(app, o->train);
+  app->add_option("--mode", o->mode, "train (default) or infer");
+  app->add_option("--dtype", o->dtype, "serving weight format for --mode infer (default bf16)");
+  app->add_flag("--no-activations", o->no_activations,
+                "count weights, gradients and optimizer states only");
+  return [o] { return fit_output(*o); };
+}
+
+}  // namespace sizeup::cli

@@ -1,0 +1,250 @@
+// sizeup train MODEL: training / fine-tuning memory of the most loaded GPU, FLOPs per step,
+// step time, and the seed documents' heuristics beside the detailed count.
+#include <fmt/format.h>
+
+#include "common.hpp"
+#include "flops_options.hpp"
+#include "sizeup/error.hpp"
+#include "sizeup/flops.hpp"
+#include "sizeup/json.hpp"
+#include "sizeup/params.hpp"
+#include "sizeup/quantity.hpp"
+#include "train_options.hpp"
+
+namespace sizeup::cli {
+namespace {
+
+struct TrainCmd {
+  ModelOptions model;
+  TrainCliOptions train;
+  std::optional<std::string> mfu, tokens;
+};
+
+std::string gib(ByteCount b) { return fmt::format("{:.2f} GiB", to_gib(b)); }
+std::string gb(ByteCount b) { return fmt::format("{:.2f} GB", to_gb(b)); }
+
+// Where the seed heuristics differ from the detailed count, in words.
+std::vector<std::string> heuristic_differences(const TrainMemoryReport& r, const TrainInput& in) {
+  std::vector<std::string> d;
+  const auto& R = r.recipe;
+  if (R.master_bytes > 0)
+    d.push_back(
+        "seed 002 has no fp32 master copy (4 bytes/param); sizeup counts it, as seed "
+        "004 does inside its 12 bytes/param of optimizer memory");
+  if (R.gradient_bytes != 2)
+    d.push_back(
+        fmt::format("both seeds store 2-byte gradients; this run stores {}-byte gradients "
+                    "(--grad-dtype bf16 for 2)",
+                    R.gradient_bytes));
+  d.push_back(
+      "seed 002's activations are alpha·B·L·d·2 per layer with alpha = 5 guessed; sizeup "
+      "lists every saved tensor (attention, MLP, norms, dropout masks, logits, loss)");
+  if (in.activation.attention == AttentionImpl::flash)
+    d.push_back(
+        "seed 004's 5·a·s/h term is the eager attention score/softmax/dropout storage; "
+        "flash attention keeps none of it (--attention eager to include it)");
+  d.push_back(
+      "the seeds count no logits/loss buffers, communication buffers or runtime overhead "
+      "(seed 002 adds a guessed 1-2 GB 'overhead')");
+  d.push_back("seed 002 prints GiB values labelled GB (1,417,347,072 bytes = 1.32 GiB = 1.42 GB)");
+  return d;
+}
+
+Output train_output(const TrainCmd& o) {
+  const ModelSpec m = resolve_model(o.model);
+  const GpuSpec gpu = resolve_gpu(o.train.gpu, "h100-sxm");
+  std::vector<std::string> notes;
+  const TrainInput in        = train_input(o.train, m, gpu, notes);
+  const ActivationReport act = activation_memory(m, activation_input(in));
+  const TrainMemoryReport r  = train_memory(m, in, act);
+  const ParamsReport pr      = count_params(m);
+  for (const auto& n : r.notes) notes.push_back(n);
+
+  // FLOPs of one optimizer step, whole cluster (flops.hpp: forward from the matmuls, x3).
+  const std::int64_t global = r.micro_batches * in.workload.micro_batch * in.plan.dp;
+  FlopsInput fi;
+  fi.seq_len           = in.workload.seq_len;
+  fi.batch             = global;
+  fi.recompute         = in.activation.recompute;
+  const FlopsReport fr = flops(m, fi);
+  const Peak peak      = resolve_peak(gpu, o.train.precision);
+  double mfu           = kDefaultMfu;
+  if (o.mfu) {
+    mfu = parse_quantity(*o.mfu, "--mfu");
+    if (!(mfu > 0 && mfu <= 1))
+      throw InputError("invalid MFU", "--mfu", "must be a fraction in (0, 1], e.g. 0.4");
+  } else {
+    notes.push_back(fmt::format("MFU {} assumed (default); pass --mfu", kDefaultMfu));
+  }
+  const std::int64_t gpus = in.plan.gpus();
+  const double step_s = fr.training_per_step / (static_cast<double>(gpus) * peak.flops_per_s * mfu);
+  if (in.finetune.mode != Finetune::full)
+    notes.push_back(
+        "FLOPs count the full 6N-style training step; frozen weights skip their "
+        "weight-gradient matmuls, so fine-tuning needs about 2/3 of it");
+
+  Output out;
+  auto& j       = out.json;
+  j["model"]    = m.name;
+  j["params"]   = {{"total", pr.total},
+                   {"trainable", r.trainable_params},
+                   {"on_gpu", r.params_on_gpu},
+                   {"adapter", r.adapters.empty() ? 0 : r.trainable_params}};
+  j["gpu"]      = {{"name", gpu.name}, {"memory_bytes", gpu.memory_bytes}};
+  j["gpus"]     = gpus;
+  const auto& p = in.plan;
+  j["layout"]   = {{"dp", p.dp},
+                   {"tp", p.tp},
+                   {"pp", p.pp},
+                   {"ep", p.ep},
+                   {"cp", p.cp},
+                   {"zero", r.zero_stage},
+                   {"shard_group", r.shard_group},
+                   {"sequence_parallel", p.sequence_parallel},
+                   {"schedule", p.schedule == Schedule::interleaved ? "interleaved" : "1f1b"},
+                   {"interleave", p.interleave},
+                   {"offload", p.offload == Offload::optimizer ? "optimizer" : "none"}};
+  j["workload"] = {{"micro_batch", in.workload.micro_batch},
+                   {"seq", in.workload.seq_len},
+                   {"global_batch", global},
+                   {"micro_batches", r.micro_batches},
+                   {"in_flight_micro_batches", r.in_flight}};
+  const auto& R = r.recipe;
+  j["recipe"]   = {
+        {"precision", to_string(in.precision)},       {"weight_bytes", R.weight_bytes},
+        {"gradient_bytes", R.gradient_bytes},         {"master_bytes", R.master_bytes},
+        {"optimizer_state_bytes", R.state_bytes},     {"activation_bytes", R.activation_bytes},
+        {"fp8_weight_cache_bytes", R.fp8_cache_bytes}};
+  j["optimizer"] = to_string(in.optimizer);
+  j["finetune"]  = {{"mode", in.finetune.mode == Finetune::full     ? "full"
+                             : in.finetune.mode == Finetune::freeze ? "freeze"
+                             : in.finetune.mode == Finetune::lora   ? "lora"
+                                                                    : "qlora"}};
+  auto mem       = rows_json(r.rows);
+  if (!mem.contains("fp8_weight_cache_bytes")) mem["fp8_weight_cache_bytes"] = 0;
+  mem["total_bytes"]       = r.total_bytes;
+  mem["host_bytes"]        = r.host_bytes;
+  mem["stage"]             = r.stage;
+  mem["first_stage_bytes"] = r.first_stage_bytes;
+  mem["last_stage_bytes"]  = r.last_stage_bytes;
+  mem["limit_bytes"]       = r.limit_bytes;
+  j["memory"]              = mem;
+  j["fits"]                = r.fits;
+  j["optimizer_state"]     = rows_json(r.optimizer.rows);
+  j["activations"]         = {{"layer_bytes", act.layer_bytes},
+                              {"moe_layer_bytes", act.moe_layer_bytes},
+                              {"outside_bytes", act.outside_bytes},
+                              {"per_layer", rows_json(act.per_layer)},
+                              {"outside_layers", rows_json(act.outside_layers)}};
+  nlohmann::json adapters  = nlohmann::json::array();
+  for (const auto& a : r.adapters)
+    adapters.push_back({{"module", a.module},
+                        {"in", a.in},
+                        {"out", a.out},
+                        {"experts", a.experts},
+                        {"layers", a.count},
+                        {"params", a.params}});
+  j["adapters"] = adapters;
+  j["flops"]    = {{"per_step", fr.training_per_step},
+                   {"per_token", fr.training_per_token},
+                   {"hardware_per_step", fr.hardware_per_step}};
+  j["time"]     = {{"step_seconds", step_s}, {"peak_flops_per_s", peak.flops_per_s}};
+  if (o.tokens) {
+    const double tokens = parse_quantity(*o.tokens, "--tokens");
+    const double steps =
+        tokens / (static_cast<double>(global) * static_cast<double>(in.workload.seq_len));
+    j["time"]["steps"]   = steps;
+    j["time"]["seconds"] = steps * step_s;
+    j["time"]["days"]    = steps * step_s / 86400.0;
+  }
+  j["mfu"]            = mfu;
+  nlohmann::json heur = nlohmann::json::array();
+  const auto seeds    = seed_heuristics(m, pr.total, in.workload.micro_batch, in.workload.seq_len);
+  for (const auto& h : seeds) {
+    auto rows           = rows_json(h.rows);
+    rows["total_bytes"] = h.total_bytes;
+    heur.push_back({{"source", h.source}, {"memory", rows}});
+  }
+  const auto diffs = heuristic_differences(r, in);
+  j["heuristics"]  = heur;
+  j["differences"] = diffs;
+  j["notes"]       = notes;
+  j["derivations"] = derivations_json(r.rows);
+
+  // Human-readable table.
+  std::vector<std::vector<std::string>> rows = {
+      {r.stage == "all" ? std::string("per GPU") : "per GPU (" + r.stage + " pipeline stage)",
+       "bytes", "GiB", "GB"}};
+  for (const auto& x : r.rows.rows)
+    rows.push_back({x.label, with_commas(x.value), gib(x.value), gb(x.value)});
+  rows.push_back({"total", with_commas(r.total_bytes), gib(r.total_bytes), gb(r.total_bytes)});
+  out.text = fmt::format(
+      "{} ({} params, {} trainable), {} x {} ({}), dp {} tp {} pp {} ep {} cp {}, ZeRO {}, "
+      "micro-batch {} x {} tokens, {} + {}\n\n",
+      m.name, human_count(static_cast<double>(pr.total)),
+      human_count(static_cast<double>(r.trainable_params)), gpus, gpu.name, gib(gpu.memory_bytes),
+      p.dp, p.tp, p.pp, p.ep, p.cp, r.zero_stage, in.workload.micro_batch, in.workload.seq_len,
+      to_string(in.precision), to_string(in.optimizer));
+  out.text += table(rows);
+  out.text += fmt::format("fits in {} x (1 - headroom {}): {}\n", gib(gpu.memory_bytes),
+                          in.headroom, r.fits ? "yes" : "NO");
+  if (r.host_bytes) out.text += "host (offloaded): " + gib(r.host_bytes) + "\n";
+  out.text += fmt::format("FLOPs per step {} ({} tokens), step {:.3f} s at MFU {:g}\n\n",
+                          sci(fr.training_per_step), global * in.workload.seq_len, step_s, mfu);
+  std::vector<std::vector<std::string>> hrows = {
+      {"seed heuristic", "weights", "gradients", "optimizer", "activations", "total"}};
+  for (const auto& h : seeds) {
+    std::vector<std::string> row = {h.source};
+    for (const auto& x : h.rows.rows) row.push_back(gib(x.value));
+    row.push_back(gib(h.total_bytes));
+    hrows.push_back(row);
+  }
+  out.text += table(hrows);
+  for (const auto& d : diffs) out.text += "differs: " + d + "\n";
+  for (const auto& n : notes) out.text += "note: " + n + "\n";
+
+  auto show   = [](const ByteCount& b) { return with_commas(b) + " B (" + gib(b) + ")"; };
+  out.explain = explain_rows<ByteCount>("Memory of the most loaded GPU (" + r.stage + " stage)",
+                                        r.rows, show);
+  out.explain += explain_row("total", {"sum of the rows", "", ""}, show(r.total_bytes));
+  out.explain +=
+      "\n" + explain_rows<ByteCount>("Optimizer state (before sharding)", r.optimizer.rows, show);
+  out.explain += "\n" + explain_rows<ByteCount>("Activations of one layer, one micro-batch",
+                                                act.per_layer, show);
+  out.explain +=
+      "\n" + explain_rows<ByteCount>("Activations outside the layers", act.outside_layers, show);
+  out.explain += "\n### FLOPs and time\n\n";
+  out.explain += explain_row(
+      "FLOPs per step",
+      {"training FLOPs per token x global batch x seq",
+       fmt::format("{:.6g} x {} x {}", fr.training_per_token, global, in.workload.seq_len),
+       "flops.hpp (3 x forward matmul FLOPs)"},
+      sci(fr.training_per_step));
+  out.explain += explain_row("step time",
+                             {"FLOPs per step / (gpus x peak x MFU)",
+                              fmt::format("{:.6g} / ({} x {:.6g} x {:g})", fr.training_per_step,
+                                          gpus, peak.flops_per_s, mfu),
+                              "PaLM App. B (MFU definition)"},
+                             fmt::format("{:.4f} s", step_s));
+  for (const auto& h : seeds)
+    out.explain += "\n" + explain_rows<ByteCount>("Seed heuristic: " + h.source, h.rows, show) +
+                   explain_row("total", {}, show(h.total_bytes));
+  out.explain += "\n### Differences from the seed heuristics\n\n";
+  for (const auto& d : diffs) out.explain += "- " + d + "\n";
+  return out;
+}
+
+}  // namespace
+
+Action register_train(CLI::App& root, GlobalOptions&) {
+  auto* app = root.add_subcommand(
+      "train", "training or fine-tuning memory per GPU, FLOPs per step, step time");
+  auto o = std::make_shared<TrainCmd>();
+  add_model_options(app, o->model);
+  add_train_options(app, o->train);
+  add_quantity(app, "--mfu", o->mfu, "model FLOPs utilisation in (0, 1] (default 0.4)");
+  add_quantity(app, "--tokens", o->tokens, "training tokens (adds total time)");
+  return [o] { return train_output(*o); };
+}
+
+}  // namespace sizeup::cli
