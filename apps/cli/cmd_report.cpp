@@ -18,6 +18,7 @@
 #include "sizeup/flops.hpp"
 #include "sizeup/inference.hpp"
 #include "sizeup/json.hpp"
+#include "sizeup/memory_train.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/quantity.hpp"
 #include "sizeup/scaling.hpp"
@@ -294,6 +295,69 @@ Section inference_section(const ModelSpec& m, const ReportWorkload& w) {
   return s;
 }
 
+// Training memory of one GPU: the B sequences of a step split over G data-parallel GPUs
+// (ZeRO 0, no tensor or pipeline parallelism), the chosen recipe and optimizer.
+Section training_memory_section(const ModelSpec& m, const ReportWorkload& w) {
+  Section s{"training_memory", "Training memory per GPU", {}, {}, false};
+  TrainInput in;
+  const std::int64_t micro  = (w.batch + w.gpus - 1) / w.gpus;
+  in.workload.micro_batch   = micro;
+  in.workload.seq_len       = w.seq;
+  in.workload.global_batch  = micro * w.gpus;
+  in.precision              = w.precision;
+  in.optimizer              = w.optimizer;
+  in.plan.dp                = w.gpus;
+  in.gpus                   = w.gpus;
+  in.gpus_per_node          = w.gpu.gpus_per_node;
+  in.gpu_memory_bytes       = w.gpu.memory_bytes;
+  const TrainMemoryReport r = train_memory(m, in);
+  for (const auto& row : r.rows.rows)
+    s.rows.push_back({row.key, row.label, row.value, bytes_shown(row.value), row.derivation});
+  std::string sum_formula, sum_values;
+  for (const auto& row : r.rows.rows) {
+    sum_formula += (sum_formula.empty() ? "" : " + ") + row.key;
+    sum_values += (sum_values.empty() ? "" : " + ") + with_commas(row.value);
+  }
+  s.rows.push_back({"total_bytes",
+                    "total per GPU",
+                    r.total_bytes,
+                    bytes_shown(r.total_bytes),
+                    {sum_formula, sum_values, "sizeup train (most loaded GPU)"}});
+  if (r.limit_bytes > 0)
+    s.rows.push_back(
+        {"fits",
+         "fits on one " + w.gpu.name,
+         r.fits,
+         r.fits ? "yes" : "no",
+         {"total <= GPU memory",
+          fmt::format("{} <= {}", with_commas(r.total_bytes), with_commas(r.limit_bytes)),
+          "GPU catalog"}});
+  for (const auto& h : seed_heuristics(m, r.params_total, micro, w.seq)) {
+    std::string formula, values;
+    for (const auto& row : h.rows.rows) {
+      formula += (formula.empty() ? "" : " + ") + row.key;
+      values += (values.empty() ? "" : " + ") + with_commas(row.value);
+    }
+    // "seed 002 (...)" -> heuristic_seed_002
+    std::string id = h.source.substr(0, h.source.find(' ', 5));
+    std::replace(id.begin(), id.end(), ' ', '_');
+    s.rows.push_back({"heuristic_" + id,
+                      h.source + " estimate",
+                      h.total_bytes,
+                      bytes_shown(h.total_bytes),
+                      {formula, values, h.source}});
+  }
+  s.notes.push_back(fmt::format(
+      "{} sequences per step over {} data-parallel GPUs: micro-batch {} of {} tokens per GPU, "
+      "ZeRO 0 (see `sizeup train` for ZeRO, tensor and pipeline parallelism)",
+      w.batch, w.gpus, micro, w.seq));
+  if (micro * w.gpus != w.batch)
+    s.notes.push_back(fmt::format("{} sequences do not divide over {} GPUs: rounded up to {}",
+                                  w.batch, w.gpus, micro * w.gpus));
+  for (const auto& n : r.notes) s.notes.push_back(n);
+  return s;
+}
+
 Section flops_section(const ModelSpec& m, const ReportWorkload& w) {
   Section s{"flops", "FLOPs per token and per step", {}, {}, false};
   FlopsInput in;
@@ -415,10 +479,15 @@ Output report_output(const ReportOptions& o) {
 
   const std::string model_source =
       o.model.model.empty() ? "command-line shape flags" : "model config (" + o.model.model + ")";
-  const std::vector<Section> sections = {model_section(m, model_source), workload_section(w, o),
-                                         params_section(m, p),           weights_section(p),
-                                         inference_section(m, w),        flops_section(m, w),
-                                         time_section(src, w),           scaling_section(p, w)};
+  const std::vector<Section> sections = {model_section(m, model_source),
+                                         workload_section(w, o),
+                                         params_section(m, p),
+                                         weights_section(p),
+                                         inference_section(m, w),
+                                         training_memory_section(m, w),
+                                         flops_section(m, w),
+                                         time_section(src, w),
+                                         scaling_section(p, w)};
 
   std::string md = fmt::format("# Sizing up {}: a worked example\n\n", m.name);
   md += fmt::format(

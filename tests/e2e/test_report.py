@@ -1,5 +1,6 @@
 """End-to-end: `sizeup report MODEL` (worked example in Markdown, --json sections, --output)."""
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -12,7 +13,8 @@ from sizeup_cli import assert_input_error, run, run_json  # noqa: E402
 SEED = ["--layers", "24", "--hidden", "1024", "--heads", "16", "--vocab", "50000", "--ffn", "4096",
         "--max-positions", "1024", "--no-bias", "--no-final-norm"]
 
-SECTIONS = ["model", "workload", "parameters", "weights", "inference", "flops", "training_time", "scaling"]
+SECTIONS = ["model", "workload", "parameters", "weights", "inference",
+            "training_memory", "flops", "training_time", "scaling"]
 
 
 def section(j, key):
@@ -37,8 +39,7 @@ class ReportTest(unittest.TestCase):
         for figure in ["51,200,000", "1,048,576", "100,663,296", "201,326,592", "98,304",
                        "354,336,768", "1,417,347,072 bytes"]:
             self.assertIn(figure, out)
-        self.assertNotIn("nan", out.lower())
-        self.assertNotIn("inf ", out.lower())
+        self.assertIsNone(re.search(r"\b(nan|inf)\b", out, re.I))
 
     def test_seed_model_json_values(self):
         j = run_json("report", *SEED)
@@ -86,6 +87,23 @@ class ReportTest(unittest.TestCase):
         sc = section(j, "scaling")
         self.assertEqual(sc["rule_tokens"]["value"], 20 * 354336768)
         self.assertAlmostEqual(sc["tokens_per_param"]["value"], 20, places=12)
+
+    def test_seed_model_training_memory_one_gpu(self):
+        j = run_json("report", *SEED, "--gpus", "1")
+        t = section(j, "training_memory")
+        # Mixed bf16 + AdamW: 2 B weights, 4 B fp32 gradients, 4 B master copy per parameter.
+        self.assertEqual(t["weights_bytes"]["value"], 2 * 354336768)
+        self.assertEqual(t["gradients_bytes"]["value"], 4 * 354336768)
+        self.assertEqual(t["master_bytes"]["value"], 4 * 354336768)
+        # Adam m and v in fp32 (8 B/param) plus step counters.
+        self.assertGreaterEqual(t["optimizer_bytes"]["value"], 8 * 354336768)
+        self.assertLess(t["optimizer_bytes"]["value"], 8 * 354336768 + 10000)
+        parts = [r["value"] for k, r in t.items() if k.endswith("_bytes") and k != "total_bytes"]
+        self.assertEqual(t["total_bytes"]["value"], sum(parts))
+        # Seed 002's own estimate, its arithmetic corrected: 2N + 2N + 8N + 24 x 5 x 8 x 1,024
+        # x 1,024 x 2 = 4,252,041,216 + 2,013,265,920 = 6,265,307,136 bytes.
+        self.assertEqual(t["heuristic_seed_002"]["value"], 6265307136)
+        self.assertTrue(t["fits"]["value"])
 
     def test_llama_3_8b_workload(self):
         j = run_json("report", "llama-3-8b", "--tokens", "15T", "--gpu", "h100-sxm", "--gpus",
