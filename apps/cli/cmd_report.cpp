@@ -31,7 +31,7 @@ namespace {
 struct ReportOptions {
   ModelOptions model;
   GpuOptions gpu;
-  std::optional<std::string> batch, seq, tokens, mfu, precision, optimizer, output;
+  std::optional<std::string> batch, seq, tokens, mfu, precision, optimizer, output, zero;
 };
 
 // The workload the report is computed for, every value resolved (defaults applied).
@@ -46,6 +46,7 @@ struct ReportWorkload {
   Peak peak;
   Precision precision = Precision::mixed_bf16;
   Optimizer optimizer = Optimizer::adamw;
+  int zero            = 0;            // ZeRO stage of the training-memory section
   std::vector<std::string> defaults;  // options left at their default, for the notes
 };
 
@@ -119,6 +120,11 @@ ReportWorkload resolve_workload(const ReportOptions& o, const ModelSpec& m, cons
   w.precision = parse_precision(o.precision.value_or("mixed-bf16"));
   w.peak      = resolve_peak(w.gpu, o.precision.value_or("mixed-bf16"));
   w.optimizer = parse_optimizer(o.optimizer.value_or("adamw"));
+  if (o.zero) {
+    const std::int64_t z = parse_count(*o.zero, "--zero");
+    if (z < 0 || z > 3) throw InputError("invalid ZeRO stage", "--zero", "must be 0, 1, 2 or 3");
+    w.zero = static_cast<int>(z);
+  }
   if (!o.batch) w.defaults.push_back("--batch 8");
   if (!o.seq) w.defaults.push_back(fmt::format("--seq {}", seq_default));
   if (!o.precision) w.defaults.push_back("--precision mixed-bf16");
@@ -307,6 +313,7 @@ Section training_memory_section(const ModelSpec& m, const ReportWorkload& w) {
   in.precision              = w.precision;
   in.optimizer              = w.optimizer;
   in.plan.dp                = w.gpus;
+  in.plan.zero              = w.zero;
   in.gpus                   = w.gpus;
   in.gpus_per_node          = w.gpu.gpus_per_node;
   in.gpu_memory_bytes       = w.gpu.memory_bytes;
@@ -349,8 +356,8 @@ Section training_memory_section(const ModelSpec& m, const ReportWorkload& w) {
   }
   s.notes.push_back(fmt::format(
       "{} sequences per step over {} data-parallel GPUs: micro-batch {} of {} tokens per GPU, "
-      "ZeRO 0 (see `sizeup train` for ZeRO, tensor and pipeline parallelism)",
-      w.batch, w.gpus, micro, w.seq));
+      "ZeRO {} (--zero; see `sizeup train` for tensor and pipeline parallelism)",
+      w.batch, w.gpus, micro, w.seq, w.zero));
   if (micro * w.gpus != w.batch)
     s.notes.push_back(fmt::format("{} sequences do not divide over {} GPUs: rounded up to {}",
                                   w.batch, w.gpus, micro * w.gpus));
@@ -535,6 +542,7 @@ Action register_report(CLI::App& root, GlobalOptions&) {
                   "training recipe: fp32, bf16, fp16, mixed-bf16 (default), mixed-fp16, fp8");
   app->add_option("--optimizer", o->optimizer,
                   "adamw (default), adam8bit, sgd, sgd-momentum, adafactor, lion");
+  add_quantity(app, "--zero", o->zero, "ZeRO stage 0-3 for the training memory (default 0)");
   app->add_option("--output", o->output, "write the Markdown report to FILE");
   return [o] { return report_output(*o); };
 }

@@ -127,6 +127,16 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(m["n_head_kv"]["value"], 8)
         self.assertEqual(m["n_ff"]["value"], 14336)
 
+    def test_zero3_shards_training_state(self):
+        j = run_json("report", "llama-3-8b", "--gpus", "8", "--zero", "3")
+        t = section(j, "training_memory")
+        # ZeRO-3 over 8 GPUs: 2 B bf16 weights / 8 and 4 B master / 8 per GPU.
+        self.assertEqual(t["weights_bytes"]["value"], 2 * 8030261248 // 8)
+        self.assertEqual(t["master_bytes"]["value"], 4 * 8030261248 // 8)
+        self.assertTrue(t["fits"]["value"])
+        j0 = run_json("report", "llama-3-8b", "--gpus", "8")
+        self.assertFalse(section(j0, "training_memory")["fits"]["value"])  # 16+ B/param > 80 GiB
+
     def test_output_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "r.md")
@@ -148,6 +158,7 @@ class ReportTest(unittest.TestCase):
         assert_input_error(self, ["report", "llama-3-8b", "--gpu", "tpu-v9"], "--gpu")
         assert_input_error(self, ["report", "llama-3-8b", "--precision", "fp12"], "--precision")
         assert_input_error(self, ["report", "llama-3-8b", "--optimizer", "adagrad"], "--optimizer")
+        assert_input_error(self, ["report", "llama-3-8b", "--zero", "4"], "--zero")
         assert_input_error(self, ["report", "llama-3-8b", "--output", "/nonexistent/dir/r.md"],
                            "--output")
 
