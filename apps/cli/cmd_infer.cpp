@@ -43,6 +43,13 @@ nlohmann::json bytes_json(double v) {
   return v;
 }
 
+// One --explain section of byte rows, followed by a blank line.
+std::string bytes_section(const std::string& title, const Breakdown<double>& b) {
+  return explain_rows<double>(title, b,
+                              [](const double& v) { return fmt::format("{:.0f} bytes", v); }) +
+         "\n";
+}
+
 std::string gib(double v) { return fmt::format("{:.2f} GiB", v / kBytesPerGiB); }
 std::string gb(double v) { return fmt::format("{:.2f} GB", v / kBytesPerGB); }
 
@@ -116,7 +123,13 @@ Output infer_output(const InferOptions& o) {
                      fmt::format("{} GPUs are not a multiple of --tp {}", gpus, in.tp));
   const std::int64_t replicas = gpus / in.tp;
 
-  const InferenceReport r = inference_memory(m, in);
+  InferenceReport r;
+  try {
+    r = inference_memory(m, in);
+  } catch (const InputError& e) {  // --tp taken from --gpus: name the option the user typed
+    if (o.tp || e.field() != "--tp") throw;
+    throw InputError(e.subject(), "--gpus", e.reason() + " (--tp defaults to --gpus; give --tp)");
+  }
   notes.insert(notes.end(), r.notes.begin(), r.notes.end());
   if (in.weights != WeightFormat::bf16 && in.weights != WeightFormat::fp16 &&
       in.weights != WeightFormat::fp32)
@@ -125,24 +138,25 @@ Output infer_output(const InferOptions& o) {
         "biases, routers and the head stay 16-bit (--quantize-head quantises an untied head)");
 
   Output out;
-  auto& j              = out.json;
-  j["model"]           = m.name;
-  j["dtype"]           = to_string(in.weights);
-  j["kv_dtype"]        = kv_name;
-  j["batch"]           = in.batch;
-  j["context"]         = in.context;
-  j["tp"]              = in.tp;
-  j["gpus"]            = gpus;
-  j["replicas"]        = replicas;
-  j["group_size"]      = in.group_size;
-  j["prefill_chunk"]   = in.prefill_chunk;
-  j["memory"]          = {{"weights_bytes", bytes_json(r.weights_bytes)},
-                          {"kv_cache_bytes", bytes_json(r.kv_cache_bytes)},
-                          {"workspace_bytes", bytes_json(r.workspace_bytes)},
-                          {"overhead_bytes", bytes_json(r.overhead_bytes)},
-                          {"total_bytes", bytes_json(r.total_bytes)},
-                          {"heuristic_1_2x_bytes", bytes_json(r.heuristic_1_2x_bytes)},
-                          {"per", "gpu"}};
+  auto& j            = out.json;
+  j["model"]         = m.name;
+  j["dtype"]         = to_string(in.weights);
+  j["kv_dtype"]      = kv_name;
+  j["batch"]         = in.batch;
+  j["context"]       = in.context;
+  j["tp"]            = in.tp;
+  j["gpus"]          = gpus;
+  j["replicas"]      = replicas;
+  j["group_size"]    = in.group_size;
+  j["prefill_chunk"] = in.prefill_chunk;
+  j["memory"]        = {
+             {"weights_bytes", bytes_json(r.weights_bytes)},
+             {"kv_cache_bytes", bytes_json(r.kv_cache_bytes)},
+             {"workspace_bytes", bytes_json(r.workspace_bytes)},
+             {"overhead_bytes", bytes_json(r.overhead_bytes)},
+             {"total_bytes", bytes_json(r.total_bytes)},
+             {"heuristic_1_2x_bytes", bytes_json(r.heuristic_1_2x_bytes)},
+  };
   nlohmann::json wrows = nlohmann::json::object(), krows = nlohmann::json::object();
   for (const auto& row : r.weight_rows.rows) wrows[row.key + "_bytes"] = bytes_json(row.value);
   for (const auto& row : r.kv_rows.rows) krows[row.key + "_bytes"] = bytes_json(row.value);
@@ -166,17 +180,11 @@ Output infer_output(const InferOptions& o) {
   out.text = fmt::format("{}: {} weights, {} KV cache, batch {}, context {}, tp {}\n\n", m.name,
                          to_string(in.weights), kv_name, in.batch, in.context, in.tp) +
              table(rows);
-  out.explain = explain_rows<double>("Inference memory per GPU", r.memory, [](const double& v) {
-    return fmt::format("{:.0f} bytes", v);
-  });
-  out.explain +=
-      explain_rows<double>("Weights by storage class", r.weight_rows,
-                           [](const double& v) { return fmt::format("{:.0f} bytes", v); });
-  out.explain += explain_rows<double>("KV cache by layer kind", r.kv_rows, [](const double& v) {
-    return fmt::format("{:.0f} bytes", v);
-  });
-  out.explain += explain_row("Heuristic (1.2 x weights)", r.heuristic_derivation,
-                             fmt::format("{:.0f} bytes", r.heuristic_1_2x_bytes));
+  out.explain = bytes_section("Inference memory per GPU", r.memory) +
+                bytes_section("Weights by storage class", r.weight_rows) +
+                bytes_section("KV cache by layer kind", r.kv_rows) +
+                explain_row("Heuristic (1.2 x weights)", r.heuristic_derivation,
+                            fmt::format("{:.0f} bytes", r.heuristic_1_2x_bytes));
 
   if (o.gpu.gpu) {
     const GpuSpec g = resolve_gpu(o.gpu);
@@ -232,8 +240,9 @@ Output infer_output(const InferOptions& o) {
           "  prefill of {} x {} tokens: {:.3g} s, {:.4g} tokens/s ({}-bound)\n",
           in.tp, peak_dtype, rf.decode_seconds * 1e3, rf.decode_tokens_per_s, rf.decode_bound,
           in.batch, in.context, rf.prefill_seconds, rf.prefill_tokens_per_s, rf.prefill_bound);
-      out.explain += explain_rows<double>("Roofline (lower bound)", rf.rows,
-                                          [](const double& v) { return fmt::format("{:.6g}", v); });
+      out.explain +=
+          "\n" + explain_rows<double>("Roofline (lower bound)", rf.rows,
+                                      [](const double& v) { return fmt::format("{:.6g}", v); });
     }
   }
   j["notes"]       = notes;

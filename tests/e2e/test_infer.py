@@ -108,6 +108,8 @@ class InferTest(unittest.TestCase):
         assert_input_error(self, ["infer", "llama-2-7b", "--group-size", "0"], "--group-size")
         assert_input_error(self, ["infer", "llama-2-7b", "--gpus", "3", "--tp", "2"], "--gpus")
         assert_input_error(self, ["infer", "llama-2-7b", "--batch", "-1"], "--batch")
+        # --tp defaults to --gpus: 3 GPUs cannot split 32 heads, and the error names --gpus.
+        assert_input_error(self, ["infer", "llama-2-7b", "--gpus", "3"], "--gpus")
         assert_input_error(self, ["infer", "llama-2-7b", "--gpu", "nope"], "--gpu")
         assert_input_error(self, ["infer", "llama-2-7b", "--overhead", "lots"], "--overhead")
         assert_input_error(self, ["infer", "deepseek-v2-lite", "--mla-cache", "x"], "--mla-cache")
