@@ -284,7 +284,7 @@ Breakdown<ByteCount> layer_rows(const Ctx& c, const ModelSpec& m, const Activati
   ActivationOptions o = in.options;
   o.recompute         = recompute;
   norm_rows(r, c, m.norm, static_cast<U>(std::max<std::int64_t>(m.norms_per_layer, 0)), "norm_",
-            "norms:");
+            "norm");
   attention_rows(r, c, m, o);
   if (moe)
     moe_rows(r, c, m, in);
@@ -331,8 +331,8 @@ Breakdown<ByteCount> outside_rows(const Ctx& c, const ModelSpec& m, const Activa
     if (dropout)
       r.add("embedding_dropout_mask", "embedding dropout mask", {b, s, h, {"m", c.mask}}, Shard::sp,
             kDropout);
-    if (m.embedding_norm) norm_rows(r, c, m.norm, 1, "embedding_norm_", "embedding norm:");
-    if (m.final_norm) norm_rows(r, c, m.norm, 1, "final_norm_", "final norm:");
+    if (m.embedding_norm) norm_rows(r, c, m.norm, 1, "embedding_norm_", "embedding norm");
+    if (m.final_norm) norm_rows(r, c, m.norm, 1, "final_norm_", "final norm");
     r.add("lm_head_input", "output-head input", {b, s, h, p}, Shard::sp, kLinear);
     r.add("logits", "logits in the activation dtype (model output, live until the loss backward)",
           {b, s, V, p}, Shard::tp, "the model output; not saved by autograd");
@@ -350,6 +350,7 @@ Breakdown<ByteCount> outside_rows(const Ctx& c, const ModelSpec& m, const Activa
 }  // namespace
 
 ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in) {
+  validate(m);
   check_input(in);
   Ctx c;
   c.conv   = in.convention;

@@ -69,6 +69,26 @@ FitReport fit_params(const FitInput& in) {
   return r;
 }
 
+std::int64_t min_gpus(const FitInput& in, double params) {
+  const auto fits = [&](std::int64_t g) {
+    FitInput t = in;
+    t.gpus     = g;
+    return static_cast<double>(fit_params(t).max_params) >= params;
+  };
+  constexpr std::int64_t kMax = 10000000;
+  if (!fits(kMax)) return 0;
+  // fits() is monotone in g: find the first g that fits.
+  std::int64_t lo = 1, hi = kMax;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (fits(mid))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
 std::int64_t largest_fitting(std::int64_t hi, const std::function<bool(std::int64_t)>& fits) {
   if (hi < 1 || !fits(1)) return 0;
   std::int64_t lo = 1;  // fits(lo) is true

@@ -303,6 +303,14 @@ void validate_plan(const ModelSpec& m, const TrainInput& in) {
   if (w.global_batch > 0)
     require(w.global_batch % (w.micro_batch * p.dp) == 0, "indivisible batch", "--global-batch",
             fmt::format("must be a multiple of micro-batch x dp = {}", w.micro_batch * p.dp));
+  if (p.schedule == Schedule::interleaved && p.pp > 1) {
+    const I mb =
+        (w.global_batch > 0 ? w.global_batch : w.micro_batch * p.dp) / (w.micro_batch * p.dp);
+    require(mb % p.pp == 0, "indivisible batch", "--global-batch",
+            fmt::format("the interleaved schedule needs micro-batches per step ({}) to be a "
+                        "multiple of --pp {} (Megatron-LM)",
+                        mb, p.pp));
+  }
   require(in.activation.dropout >= 0 && in.activation.dropout < 1, "invalid dropout", "--dropout",
           "must be in [0, 1)");
   require(in.headroom >= 0 && in.headroom < 1, "invalid headroom", "--headroom",
@@ -527,6 +535,11 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
     r.notes.push_back(
         "gradients accumulated in fp32 (mixed-precision default); --grad-dtype bf16 "
         "gives ZeRO's 2 + 2 + 12 = 16 bytes/parameter");
+  if (p.pp > 1 && r.micro_batches < p.pp)
+    r.notes.push_back(
+        fmt::format("only {} micro-batch(es) per step for {} pipeline stages: the "
+                    "pipeline is mostly idle; raise --global-batch",
+                    r.micro_batches, p.pp));
   if (p.offload == Offload::optimizer)
     r.notes.push_back("master weights and optimizer states offloaded to host memory");
   if (in.finetune.mode == Finetune::qlora && in.optimizer == Optimizer::adam8bit)

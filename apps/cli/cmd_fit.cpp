@@ -17,7 +17,7 @@ namespace {
 struct FitCmd {
   ModelOptions model;
   TrainCliOptions train;
-  std::optional<std::string> mode, dtype;
+  std::optional<std::string> mode, dtype, params;
   bool no_activations = false;
 };
 
@@ -75,6 +75,8 @@ Output fit_output(const FitCmd& o) {
                       "micro-batch {} x {} tokens ({} bytes per GPU)",
                       m->name, tin->workload.micro_batch, tin->workload.seq_len, reserved));
     }
+  } else if (with_model && in.infer) {
+    notes.push_back("MODEL is not used with --mode infer (weights only); see `sizeup infer MODEL`");
   } else if (!o.no_activations) {
     notes.push_back(in.infer
                         ? "weights only: KV cache and activations excluded (see `sizeup infer`)"
@@ -138,6 +140,21 @@ Output fit_output(const FitCmd& o) {
     out.text += fmt::format("{}: largest micro-batch that fits at {} tokens: {}\n", m->name,
                             base.workload.seq_len, best);
   }
+  if (o.params) {
+    if (with_model)
+      throw InputError("contradictory model", "--params", "give a MODEL or --params, not both");
+    const double n = parse_quantity(*o.params, "--params");
+    if (!(n >= 1 && n <= 1e15))
+      throw InputError("invalid parameter count", "--params", "must be between 1 and 1e15");
+    const std::int64_t g = min_gpus(in, n);
+    j["params"]          = n;
+    j["fits"]            = static_cast<double>(r.max_params) >= n;
+    j["min_gpus"]        = g > 0 ? nlohmann::json(g) : nlohmann::json(nullptr);
+    out.text +=
+        fmt::format("{} parameters: {} on {} GPUs; fewest GPUs that hold them: {}\n",
+                    human_count(n), static_cast<double>(r.max_params) >= n ? "fit" : "do not fit",
+                    in.gpus, g > 0 ? std::to_string(g) : "none (this ZeRO stage)");
+  }
   j["notes"] = notes;
   for (const auto& n : notes) out.text += "note: " + n + "\n";
   out.explain = explain_rows<double>("Bytes per parameter", r.bytes_per_param,
@@ -157,6 +174,8 @@ Action register_fit(CLI::App& root, GlobalOptions&) {
   add_train_options(app, o->train);
   app->add_option("--mode", o->mode, "train (default) or infer");
   app->add_option("--dtype", o->dtype, "serving weight format for --mode infer (default bf16)");
+  add_quantity(app, "--params", o->params,
+               "a parameter count: does it fit, and on how few GPUs (instead of a MODEL)");
   app->add_flag("--no-activations", o->no_activations,
                 "count weights, gradients and optimizer states only");
   return [o] { return fit_output(*o); };

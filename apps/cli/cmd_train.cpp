@@ -189,7 +189,7 @@ Output train_output(const TrainCmd& o) {
   out.text += fmt::format("fits in {} x (1 - headroom {}): {}\n", gib(gpu.memory_bytes),
                           in.headroom, r.fits ? "yes" : "NO");
   if (r.host_bytes) out.text += "host (offloaded): " + gib(r.host_bytes) + "\n";
-  out.text += fmt::format("FLOPs per step {} ({} tokens), step {:.3f} s at MFU {:g}\n\n",
+  out.text += fmt::format("FLOPs per step {} ({} tokens), step {:.4g} s at MFU {:g}\n\n",
                           sci(fr.training_per_step), global * in.workload.seq_len, step_s, mfu);
   std::vector<std::vector<std::string>> hrows = {
       {"seed heuristic", "weights", "gradients", "optimizer", "activations", "total"}};
@@ -204,8 +204,10 @@ Output train_output(const TrainCmd& o) {
   for (const auto& n : notes) out.text += "note: " + n + "\n";
 
   auto show   = [](const ByteCount& b) { return with_commas(b) + " B (" + gib(b) + ")"; };
-  out.explain = explain_rows<ByteCount>("Memory of the most loaded GPU (" + r.stage + " stage)",
-                                        r.rows, show);
+  out.explain = explain_rows<ByteCount>(
+      r.stage == "all" ? std::string("Memory per GPU")
+                       : "Memory of the most loaded GPU (" + r.stage + " pipeline stage)",
+      r.rows, show);
   out.explain += explain_row("total", {"sum of the rows", "", ""}, show(r.total_bytes));
   out.explain +=
       "\n" + explain_rows<ByteCount>("Optimizer state (before sharding)", r.optimizer.rows, show);

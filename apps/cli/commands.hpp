@@ -18,6 +18,7 @@ inline std::vector<Register> all_commands() {
       register_mfu,
       register_chinchilla,
       register_gpus,
+      register_bench,
       register_activations,
       register_flops,
       register_infer,

@@ -48,6 +48,10 @@ struct FitReport {
 
 FitReport fit_params(const FitInput& in);
 
+// Fewest GPUs (of this kind, same ZeRO stage) that hold `params`, or 0 when no count does
+// (ZeRO 0 and 1/2 when the unsharded part alone exceeds a GPU); at most 10^7.
+std::int64_t min_gpus(const FitInput& in, double params);
+
 // Largest b in [1, hi] with fits(b) true (fits monotone: true then false); 0 if fits(1) is false.
 std::int64_t largest_fitting(std::int64_t hi, const std::function<bool(std::int64_t)>& fits);
 

@@ -41,10 +41,20 @@ class FitTest(unittest.TestCase):
         self.assertTrue(run_json(*common, "--micro-batch", b)["fits"])
         self.assertFalse(run_json(*common, "--micro-batch", b + 1)["fits"])
 
+    def test_params_fit_and_min_gpus(self):
+        # 70e9 x 18 B = 1.26e12 B; 80 GiB per GPU -> 15 GPUs with ZeRO-3.
+        j = run_json("fit", "--params", "70B", "--gpus", 8)
+        self.assertFalse(j["fits"])
+        self.assertEqual(j["min_gpus"], 15)
+        j = run_json("fit", "--params", "70B", "--gpus", 16)
+        self.assertTrue(j["fits"])
+        self.assertIsNone(run_json("fit", "--params", "70B", "--zero", 0)["min_gpus"])
+
     def test_errors(self):
         assert_input_error(self, ["fit", "--mode", "serve"], "--mode")
         assert_input_error(self, ["fit", "--zero", "5"], "--zero")
         assert_input_error(self, ["fit", "--gpus", "0"], "--gpus")
+        assert_input_error(self, ["fit", "gpt2", "--params", "7B"], "--params")
         assert_input_error(self, ["fit", "--mode", "infer", "--dtype", "int3"], "--dtype")
 
 

@@ -65,6 +65,19 @@ TEST(fit_test, huge_cluster_does_not_overflow) {
   EXPECT_THROW(fit_params(in), InputError);
 }
 
+TEST(fit_test, min_gpus_for_a_parameter_count) {
+  FitInput in = h100x8();  // mixed AdamW, 18 B/param, ZeRO-3
+  // 70e9 x 18 = 1.26e12 bytes over 80 GiB per GPU: ceil(14.67) = 15.
+  EXPECT_EQ(min_gpus(in, 70e9), 15);
+  EXPECT_EQ(min_gpus(in, 1e9), 1);
+  in.zero = 0;  // never shards: 70e9 x 18 bytes never fit on one GPU
+  EXPECT_EQ(min_gpus(in, 70e9), 0);
+  in.zero = 2;  // 2 + 16/G bytes per param per GPU: the 2·70e9 unsharded bytes exceed 80 GiB
+  EXPECT_EQ(min_gpus(in, 70e9), 0);
+  // 30e9: 60e9 + 480e9/G <= 85899345920 -> G >= 18.76 -> 19.
+  EXPECT_EQ(min_gpus(in, 30e9), 19);
+}
+
 TEST(fit_test, largest_fitting_binary_search) {
   EXPECT_EQ(largest_fitting(1000, [](std::int64_t b) { return 3 * b <= 100; }), 33);
   EXPECT_EQ(largest_fitting(1000, [](std::int64_t) { return false; }), 0);

@@ -214,6 +214,12 @@ TEST(train_memory_test, divisibility_errors_name_the_option) {
   in         = base();
   in.plan.cp = 3;
   expect_field(in, "--cp");
+  in                       = base();
+  in.plan.pp               = 4;
+  in.plan.schedule         = Schedule::interleaved;
+  in.plan.interleave       = 2;
+  in.workload.global_batch = 6;  // 6 micro-batches, not a multiple of 4 stages
+  expect_field(in, "--global-batch");
 }
 
 TEST(train_memory_test, seed_heuristics_354m) {
