@@ -92,6 +92,15 @@ Peak resolve_peak(const GpuSpec& gpu, const std::optional<std::string>& precisio
   return p;
 }
 
+double parse_mfu(const std::string& text) {
+  // parse_quantity rejects negatives; zero and values above 1 are rejected here.
+  const double v = parse_quantity(text, "--mfu");
+  if (!(v > 0 && v <= 1))
+    throw InputError("invalid MFU", "--mfu",
+                     "must be a fraction in (0, 1], e.g. 0.4 for 40%, got " + text);
+  return v;
+}
+
 std::string sci(double v) { return fmt::format("{:.4e}", v); }
 std::string fixed(double v, int digits) { return fmt::format("{:.{}f}", v, digits); }
 
