@@ -283,7 +283,7 @@ Section inference_section(const ModelSpec& m, const ReportWorkload& w) {
   dev.bandwidth_bytes_per_s = w.gpu.memory_bandwidth_bytes_per_s;
   dev.peak_flops_per_s      = w.peak.flops_per_s;
   if (dev.memory_bytes > 0) {
-    const FitReport f = inference_fit(m, in, dev);
+    const InferenceFitReport f = inference_fit(m, in, dev);
     s.rows.push_back({"fits",
                       "fits on one " + w.gpu.name,
                       f.fits,
