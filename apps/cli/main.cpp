@@ -2,6 +2,7 @@
 // file parses, dispatches and prints, mapping errors to the contract's format and codes.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -36,10 +37,20 @@ int main(int argc, char** argv) {
   app.add_flag("--explain", g.explain, "add the derivation (Markdown)");
 
   std::vector<std::pair<CLI::App*, Action>> actions;
-  for (const Register& reg : all_commands()) {
+  const auto commands   = all_commands();
+  const std::string cmd = argc > 1 ? argv[1] : "";
+  const bool named =
+      std::any_of(commands.begin(), commands.end(), [&](const auto& c) { return cmd == c.first; });
+  for (const auto& [name, reg] : commands) {
+    if (named && cmd != name) continue;
     const std::size_t before = app.get_subcommands({}).size();
     Action a                 = reg(app, g);
-    actions.emplace_back(app.get_subcommands({}).at(before), std::move(a));
+    CLI::App* sub            = app.get_subcommands({}).at(before);
+    if (sub->get_name() != name)  // commands.hpp lists each command under the name it registers
+      return fail(
+          fmt::format("internal error (commands.hpp): '{}' registers '{}'", name, sub->get_name()),
+          false, 1);
+    actions.emplace_back(sub, std::move(a));
   }
   for (auto* sub : app.get_subcommands({})) {
     sub->add_flag("--json", g.json, "print one JSON object on stdout");
