@@ -39,8 +39,15 @@ std::int64_t positive(const std::optional<std::string>& v, const char* field, st
 
 // JSON bytes: an integer while it fits in 64 bits, else a (finite) number.
 nlohmann::json bytes_json(double v) {
-  if (v >= 0 && v < 1.8e19) return static_cast<std::uint64_t>(std::llround(v));
+  if (v >= 0 && v < 1.8e19) return static_cast<std::uint64_t>(std::round(v));
   return v;
+}
+
+// Table cell for a byte count: exact with thousands separators while it fits in 64 bits, else
+// in scientific notation (a clamped integer would disagree with the GiB and GB columns).
+std::string bytes_cell(double v) {
+  if (v >= 0 && v < 1.8e19) return with_commas(static_cast<std::uint64_t>(std::round(v)));
+  return fmt::format("{:.4e}", v);
 }
 
 // One --explain section of byte rows, followed by a blank line.
@@ -172,11 +179,10 @@ Output infer_output(const InferOptions& o) {
 
   std::vector<std::vector<std::string>> rows = {{"per GPU", "bytes", "GiB", "GB"}};
   for (const auto& row : r.memory.rows)
-    rows.push_back({row.label, with_commas(static_cast<std::uint64_t>(std::min(row.value, 1.8e19))),
-                    gib(row.value), gb(row.value)});
+    rows.push_back({row.label, bytes_cell(row.value), gib(row.value), gb(row.value)});
   rows.push_back({"heuristic 1.2 x weights (Transformer Math 101)",
-                  with_commas(static_cast<std::uint64_t>(std::min(r.heuristic_1_2x_bytes, 1.8e19))),
-                  gib(r.heuristic_1_2x_bytes), gb(r.heuristic_1_2x_bytes)});
+                  bytes_cell(r.heuristic_1_2x_bytes), gib(r.heuristic_1_2x_bytes),
+                  gb(r.heuristic_1_2x_bytes)});
   out.text = fmt::format("{}: {} weights, {} KV cache, batch {}, context {}, tp {}\n\n", m.name,
                          to_string(in.weights), kv_name, in.batch, in.context, in.tp) +
              table(rows);
