@@ -161,16 +161,18 @@ void add_model_options(CLI::App* app, ModelOptions& o, bool required) {
   app->add_option("--mlp", o.mlp, "gelu or swiglu")->group(g);
   auto toggle = [&](const std::string& on, const std::string& off, std::optional<bool>& into,
                     const std::string& help) {
-    app->add_flag_callback(
-           on, [&into] { into = true; }, help)
-        ->group(g);
+    // Both spellings together are a contradiction, not "the last one wins".
+    auto* yes = app->add_flag_callback(
+                       on, [&into] { into = true; }, help + " (default)")
+                    ->group(g);
     app->add_flag_callback(
            off, [&into] { into = false; }, "no " + help)
-        ->group(g);
+        ->group(g)
+        ->excludes(yes);
   };
-  toggle("--bias", "--no-bias", o.bias, "biases on linear layers (default on)");
-  toggle("--tied", "--untied", o.tied, "output head tied to the embedding (default on)");
-  toggle("--final-norm", "--no-final-norm", o.final_norm, "norm before the head (default on)");
+  toggle("--bias", "--no-bias", o.bias, "biases on linear layers");
+  toggle("--tied", "--untied", o.tied, "output head tied to the embedding");
+  toggle("--final-norm", "--no-final-norm", o.final_norm, "norm before the head");
   app->add_option("--experts", o.experts, "routed experts (mixture of experts)")->group(g);
   app->add_option("--experts-per-token", o.experts_per_token, "experts per token")->group(g);
   app->add_option("--expert-ffn", o.expert_ffn, "inner width of one expert")->group(g);
