@@ -231,14 +231,15 @@ MfuReport mfu(const MfuInput& in) {
   add(b, "hardware_flops_per_s_per_gpu", "hardware FLOP/s per GPU", tps * hw / G,
       {"tokens/s * hardware FLOPs per token / G",
        fmt::format("{} * {} / {}", num(tps), num(hw), in.gpus), kPalm});
-  r.mfu = finite(tps * model / peak, "--tokens-per-second");
-  r.hfu = finite(tps * hw / peak, "--tokens-per-second");
+  r.mfu = finite(tps * model / peak, in.throughput_field);
+  r.hfu = finite(tps * hw / peak, in.throughput_field);
   if (r.hfu > 1)
-    throw InputError(
-        "impossible throughput", "--tokens-per-second",
-        fmt::format("implies {} of the dense peak ({} FLOP/s x {} GPUs); check the "
-                    "parameter count, GPU kind and whether the rate is per GPU",
-                    fmt::format("{:.1f}%", 100 * r.hfu), num(in.peak_flops_per_s), in.gpus));
+    throw InputError("impossible throughput", in.throughput_field,
+                     fmt::format("implies {} of the dense peak ({} FLOP/s x {} GPUs); check the "
+                                 "parameter count, GPU kind and whether the rate is per GPU",
+                                 100 * r.hfu < 1e6 ? fmt::format("{:.1f}%", 100 * r.hfu)
+                                                   : fmt::format("{:.3g}%", 100 * r.hfu),
+                                 num(in.peak_flops_per_s), in.gpus));
   add(b, "mfu", "model FLOPs utilisation", r.mfu,
       {"tokens/s * (model FLOPs per token) / (G * P)",
        fmt::format("{} * {} / ({} * {})", num(tps), num(model), in.gpus, num(in.peak_flops_per_s)),

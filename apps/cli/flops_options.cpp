@@ -19,7 +19,9 @@ std::int64_t positive(const std::optional<std::string>& v, const char* field) {
 std::optional<AttentionShape> shape_from_flags(const ModelOptions& m,
                                                const std::optional<std::string>& seq,
                                                std::vector<std::string>& notes) {
-  const bool any = m.layers || m.heads || m.head_dim || m.hidden || seq;
+  // --seq alone is not a request for the attention term: mfu --step-seconds needs it for the
+  // tokens of a step (B*T/S) with nothing but --params known about the model.
+  const bool any = m.layers || m.heads || m.head_dim || m.hidden;
   if (!any) {
     notes.push_back(
         "attention term omitted: give --layers --heads --head-dim --seq for PaLM's "

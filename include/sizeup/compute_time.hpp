@@ -79,6 +79,8 @@ struct MfuInput {
   double tokens_per_second  = 0;  // whole cluster
   std::int64_t gpus         = 1;
   FlopRate peak_flops_per_s = 0;  // one GPU
+  // Option an implausible rate is blamed on (--step-seconds when the rate came from a step time).
+  const char* throughput_field = "--tokens-per-second";
 };
 
 // Rows: tokens_per_second, model_flops_per_token, hardware_flops_per_token,
