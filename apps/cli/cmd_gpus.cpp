@@ -46,7 +46,8 @@ Output list_output() {
       "2:4-sparse numbers, exactly twice the dense ones (e.g. H100 SXM bf16 1,979 sparse vs "
       "989.4 dense); sizeup never uses those.\n\n";
   for (const GpuSpec& g : gpu_catalog())
-    out.explain += fmt::format("- **{}** ({}): {}\n", g.name, g.display_name, g.source);
+    out.explain +=
+        fmt::format("- **{}** ({})  \n  _source: {}_\n", g.name, g.display_name, g.source);
   return out;
 }
 
