@@ -83,6 +83,7 @@ ERRORS = [
     (["train", M, "--gpus", "8", "--global-batch", "3"], "--global-batch"),
     (["train", M, "--finetune", "full", "--lora-rank", "8"], "--lora-rank"),
     (["infer", M, "--tp", "3"], "--tp"),
+    (["activations", "gpt2", "--tp", "5"], "--tp"),  # 12 heads over 5 ranks
     (["infer", M, "--gpus", "8", "--tp", "3"], "--gpus"),
     (["mfu", M, "--tokens-per-second", "1", "--step-seconds", "1", *G], "--step-seconds"),
     (["chinchilla", "--compute", "1e23", "--params", "7e9"], "--compute"),
@@ -234,6 +235,13 @@ class Errors(unittest.TestCase):
         d = json.loads(res.stdout)
         self.assertEqual(d["max_params"], 100000 * 85899345920 // 2)
         self.assertEqual(d["readings"][1]["max_params"], 100000 * 80 * 10**9 // 2)
+
+    def test_activations_default_seq_fits_the_model(self):
+        # GPT-2 has 1024 learned positions: the default sequence is min(2048, 1024) as in train.
+        res = subprocess.run([BIN, "activations", "gpt2", "--json"], capture_output=True,
+                             text=True)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(json.loads(res.stdout)["input"]["seq_len"], 1024)
 
     def test_mfu_step_seconds_with_params(self):
         # 6N tokens/s: 6 * 7e9 * (8 * 2048 / 1 s) / (8 * 989.4e12) (no attention term without
