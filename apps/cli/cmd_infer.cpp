@@ -121,6 +121,15 @@ Output infer_output(const InferOptions& o) {
     in.overhead_bytes = static_cast<ByteCount>(std::llround(v));
   }
 
+  // The fraction of memory usable is checked even when no --gpu asks for the fit that uses it.
+  if (o.utilization) {
+    const double u = parse_quantity(*o.utilization, "--gpu-utilization");
+    if (!(u > 0 && u <= 1))
+      throw InputError("invalid utilization", "--gpu-utilization",
+                       fmt::format("must be in (0, 1], got {}", *o.utilization));
+    if (!o.gpu.gpu) notes.push_back("--gpu-utilization is used only with --gpu (what fits)");
+  }
+
   // --gpus and --tp: tensor parallelism over all GPUs unless --tp says otherwise; the other
   // GPUs hold independent replicas (data parallel serving).
   const std::int64_t gpus = resolve_gpu_count(o.gpu, o.tp ? positive(o.tp, "--tp", 1) : 1);

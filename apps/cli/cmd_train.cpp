@@ -151,6 +151,9 @@ Output train_output(const TrainCmd& o) {
   j["time"]     = {{"step_seconds", step_s}, {"peak_flops_per_s", peak.flops_per_s}};
   if (o.tokens) {
     const double tokens = parse_quantity(*o.tokens, "--tokens");
+    if (!(tokens > 0))  // as in `sizeup time`: no run trains on zero tokens
+      throw InputError("invalid token count", "--tokens",
+                       fmt::format("must be a positive number, got {}", *o.tokens));
     const double steps =
         tokens / (static_cast<double>(global) * static_cast<double>(in.workload.seq_len));
     j["time"]["steps"]   = steps;

@@ -41,6 +41,9 @@ ERRORS = [
     (["train", M, "--dropout", "-0.1"], "--dropout"),
     (["train", M, "--zero", "4"], "--zero"),
     (["train", M, "--overhead", "1e30"], "--overhead"),
+    (["train", M, "--tokens", "0"], "--tokens"),
+    (["infer", M, "--gpu-utilization", "1.5"], "--gpu-utilization"),  # checked without --gpu
+    (["infer", M, "--gpu-utilization", "0"], "--gpu-utilization"),
     (["time", "--params", "0", "--tokens", "1e12", *G], "--params"),
     (["time", "--params", "7e9", "--tokens", "0", *G], "--tokens"),
     (["time", "--params", "7e9", "--tokens", "1e12", "--gpus", "1e8", *G], "--gpus"),
