@@ -14,7 +14,6 @@ constexpr const char* kPalm   = "Chowdhery et al. 2022 (PaLM), Appendix B";
 
 // Below one part in a million a "utilisation" is a unit mistake, and it would push times
 // towards overflow.
-constexpr double kMinMfu = 1e-6;
 
 std::string num(double v) { return fmt::format("{:.6g}", v); }
 

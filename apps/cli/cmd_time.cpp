@@ -23,12 +23,12 @@ std::optional<double> opt_quantity(const std::optional<std::string>& v, const ch
   return parse_quantity(*v, field);
 }
 
-// MFU from --mfu (must be in (0, 1]); parse_quantity rejects negatives, so check zero here.
+// MFU from --mfu (must be in [1e-6, 1]); parse_quantity rejects negatives, so check zero here.
 double parse_mfu(const std::string& text) {
   const double v = parse_quantity(text, "--mfu");
-  if (!(v > 0 && v <= 1))
+  if (!(v >= kMinMfu && v <= 1))
     throw InputError("invalid MFU", "--mfu",
-                     "must be a fraction in (0, 1], e.g. 0.4 for 40%, got " + text);
+                     "must be a fraction in [1e-6, 1], e.g. 0.4 for 40%, got " + text);
   return v;
 }
 

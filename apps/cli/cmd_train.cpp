@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "flops_options.hpp"
+#include "sizeup/compute_time.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/flops.hpp"
 #include "sizeup/json.hpp"
@@ -71,8 +72,9 @@ Output train_output(const TrainCmd& o) {
   double mfu           = kDefaultMfu;
   if (o.mfu) {
     mfu = parse_quantity(*o.mfu, "--mfu");
-    if (!(mfu > 0 && mfu <= 1))
-      throw InputError("invalid MFU", "--mfu", "must be a fraction in (0, 1], e.g. 0.4");
+    if (!(mfu >= kMinMfu && mfu <= 1))  // the same range as `sizeup time`
+      throw InputError("invalid MFU", "--mfu",
+                       "must be a fraction in [1e-6, 1], e.g. 0.4 for 40%, got " + *o.mfu);
   } else {
     notes.push_back(fmt::format("MFU {} assumed (default); pass --mfu", kDefaultMfu));
   }

@@ -209,6 +209,10 @@ double bytes_per_second(const std::string& text, const char* field) {
   if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) t.resize(t.size() - 2);
   const double v = parse_bytes(t, field);
   if (!(v > 0)) throw InputError("invalid bandwidth", field, "must be positive");
+  // Bounded so that bytes / bandwidth stays finite and meaningful (1 kB/s .. 1 EB/s).
+  if (v < 1e3 || v > 1e18)
+    throw InputError("invalid bandwidth", field,
+                     fmt::format("must be between 1e3 and 1e18 bytes/s, got {}", text));
   return v;
 }
 
@@ -222,6 +226,10 @@ GpuSpec custom_gpu(const GpuOptions& o) {
   g.vendor            = "custom";
   const double tflops = parse_quantity(*o.peak_tflops, "--peak-tflops");
   if (!(tflops > 0)) throw InputError("invalid peak", "--peak-tflops", "must be positive");
+  // 1 MFLOP/s .. 1 ZFLOP/s per device: FLOPs / peak and peak x GPUs stay finite (B200: 2250).
+  if (tflops < 1e-6 || tflops > 1e9)
+    throw InputError("invalid peak", "--peak-tflops",
+                     fmt::format("must be between 1e-6 and 1e9 TFLOP/s, got {}", *o.peak_tflops));
   for (const char* dtype : {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"})
     g.peak_flops_per_s[dtype] = tflops * 1e12;
   if (o.memory) {
@@ -233,7 +241,8 @@ GpuSpec custom_gpu(const GpuOptions& o) {
   if (o.bandwidth) g.memory_bandwidth_bytes_per_s = bytes_per_second(*o.bandwidth, "--bandwidth");
   if (o.power) {
     const double w = parse_quantity(*o.power, "--gpu-power");
-    if (!(w > 0)) throw InputError("invalid power", "--gpu-power", "must be positive");
+    if (!(w > 0) || w > 1e7)
+      throw InputError("invalid power", "--gpu-power", "must be between 0 and 1e7 watts");
     g.board_power_watts = w;
   }
   if (o.intra_node)

@@ -42,6 +42,11 @@ ERRORS = [
     (["train", M, "--zero", "4"], "--zero"),
     (["train", M, "--overhead", "1e30"], "--overhead"),
     (["train", M, "--tokens", "0"], "--tokens"),
+    (["train", M, "--mfu", "1e-300"], "--mfu"),  # the same [1e-6, 1] as time
+    (["infer", M, "--gpu", "custom", "--peak-tflops", "1e300", "--gpu-memory", "80GB",
+      "--bandwidth", "3.35TB"], "--peak-tflops"),  # 1e312 FLOP/s is inf
+    (["infer", M, "--gpu", "custom", "--peak-tflops", "100", "--gpu-memory", "80GB",
+      "--bandwidth", "1e-300"], "--bandwidth"),  # bytes / bandwidth is inf
     (["infer", M, "--gpu-utilization", "1.5"], "--gpu-utilization"),  # checked without --gpu
     (["infer", M, "--gpu-utilization", "0"], "--gpu-utilization"),
     (["time", "--params", "0", "--tokens", "1e12", *G], "--params"),
