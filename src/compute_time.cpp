@@ -29,8 +29,22 @@ double finite(double v, const char* field) {
   return v;
 }
 
+// The option a non-finite row is blamed on: the input that scales it last (cost by the price,
+// emissions by the grid intensity, rates by the throughput, FLOPs by the model size, times by
+// the token count).
+const char* option_for_row(const std::string& key) {
+  if (key == "cost_usd") return "--price-per-gpu-hour";
+  if (key == "emissions_kg") return "--grid-intensity";
+  if (key.find("per_s") != std::string::npos || key == "mfu" || key == "hfu")
+    return "--tokens-per-second";
+  if (key == "model" || key == "hardware" || key == "attention" || key == "recompute" ||
+      key == "dense_matmul" || key.rfind("total_flops", 0) == 0)
+    return "--params";
+  return "--tokens";
+}
+
 void add(Breakdown<double>& b, const char* key, const char* label, double v, Derivation d) {
-  b.rows.push_back({key, label, finite(v, key), std::move(d)});
+  b.rows.push_back({key, label, finite(v, option_for_row(key)), std::move(d)});
 }
 
 void validate_shape(const AttentionShape& s) {

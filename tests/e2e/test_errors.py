@@ -59,6 +59,13 @@ ERRORS = [
     # a rate from a step time that is impossible is blamed on --step-seconds
     (["mfu", "--params", "7e9", "--step-seconds", "1e-9", "--global-batch", "8", "--seq", "2048",
       *G], "--step-seconds"),
+    # results beyond doubles name the option behind them, not a JSON key
+    (["time", "--params", "1e300", "--tokens", "1e300", *G], "--params"),
+    (["time", "--params", "7e9", "--tokens", "1e15", "--price-per-gpu-hour", "1e300", *G],
+     "--price-per-gpu-hour"),
+    (["time", "--params", "7e9", "--tokens", "1e15", "--grid-intensity", "1e300", *G],
+     "--grid-intensity"),
+    (["chinchilla", "--compute", "1e300", "--inference-tokens", "1e300"], "--inference-tokens"),
     (["chinchilla", "--compute", "0"], "--compute"),
     (["chinchilla", "--compute", "1e309"], "--compute"),
     (["fit", "--gpus", "0"], "--gpus"),
