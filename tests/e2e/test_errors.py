@@ -61,9 +61,9 @@ ERRORS = [
       *G], "--step-seconds"),
     # results beyond doubles name the option behind them, not a JSON key
     (["time", "--params", "1e300", "--tokens", "1e300", *G], "--params"),
-    (["time", "--params", "7e9", "--tokens", "1e15", "--price-per-gpu-hour", "1e300", *G],
+    (["time", "--params", "1e13", "--tokens", "1e15", "--price-per-gpu-hour", "1e300", *G],
      "--price-per-gpu-hour"),
-    (["time", "--params", "7e9", "--tokens", "1e15", "--grid-intensity", "1e300", *G],
+    (["time", "--params", "1e13", "--tokens", "1e15", "--grid-intensity", "1e300", *G],
      "--grid-intensity"),
     (["chinchilla", "--compute", "1e300", "--inference-tokens", "1e300"], "--inference-tokens"),
     (["chinchilla", "--compute", "0"], "--compute"),
