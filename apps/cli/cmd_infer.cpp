@@ -192,9 +192,11 @@ Output infer_output(const InferOptions& o) {
   rows.push_back({"heuristic 1.2 x weights (Transformer Math 101)",
                   bytes_cell(r.heuristic_1_2x_bytes), gib(r.heuristic_1_2x_bytes),
                   gb(r.heuristic_1_2x_bytes)});
-  out.text = fmt::format("{}: {} weights, {} KV cache, batch {}, context {}, tp {}\n\n", m.name,
-                         to_string(in.weights), kv_name, in.batch, in.context, in.tp) +
-             table(rows);
+  out.text =
+      fmt::format("{}: {} weights, {} KV cache, batch {}, context {}, tp {}\n\n", m.name,
+                  to_string(in.weights), kv_name, with_commas(static_cast<std::uint64_t>(in.batch)),
+                  with_commas(static_cast<std::uint64_t>(in.context)), in.tp) +
+      table(rows);
   out.explain = bytes_section("Inference memory per GPU", r.memory) +
                 bytes_section("Weights by storage class", r.weight_rows) +
                 bytes_section("KV cache by layer kind", r.kv_rows) +
@@ -232,9 +234,12 @@ Output infer_output(const InferOptions& o) {
         "\n{} on {} x {} ({} usable per GPU, {:.0f}% of {}): {}\nmax batch at context {}: {}\n"
         "max context at batch {}: {}\n",
         m.name, gpus, g.name, gib(f.usable_bytes), dev.utilization * 100,
-        gib(static_cast<double>(g.memory_bytes)), f.fits ? "FITS" : "DOES NOT FIT", in.context,
-        f.max_batch, in.batch,
-        f.max_context ? std::to_string(*f.max_context) : std::string("unbounded"));
+        gib(static_cast<double>(g.memory_bytes)), f.fits ? "FITS" : "DOES NOT FIT",
+        with_commas(static_cast<std::uint64_t>(in.context)),
+        with_commas(static_cast<std::uint64_t>(f.max_batch)),
+        with_commas(static_cast<std::uint64_t>(in.batch)),
+        f.max_context ? with_commas(static_cast<std::uint64_t>(*f.max_context))
+                      : std::string("unbounded"));
     if (dev.bandwidth_bytes_per_s > 0 && peak > 0) {
       const Roofline rf = inference_roofline(m, in, dev);
       j["roofline"]     = {{"lower_bound", true},
