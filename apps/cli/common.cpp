@@ -25,10 +25,20 @@ std::string read_config_file(const std::string& path) {
                      "'" + path +
                          "' is not a catalog name, HF id, config.json or directory "
                          "(see `sizeup models`)");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  if (std::filesystem::is_directory(file, ec))
+    throw InputError("unreadable config", "MODEL", "'" + file + "' is a directory");
+  // Read at most 16 MiB: HF configs are a few KB, and a device such as /dev/zero never ends.
+  constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes)
+      throw InputError("unreadable config", "MODEL",
+                       "'" + file + "' is larger than 16 MiB; a config.json is a few KB");
+  }
   if (in.bad()) throw InputError("unreadable config", "MODEL", "cannot read '" + file + "'");
-  return ss.str();
+  return text;
 }
 
 bool looks_like_path(const std::string& s) {

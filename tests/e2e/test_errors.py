@@ -229,6 +229,11 @@ class Errors(unittest.TestCase):
                         assert_input_error(self, [cmd, path], field)
             # a directory without config.json is not a model
             assert_input_error(self, ["params", d], "MODEL")
+            # config.json that is a directory, and an endless device: errors, not a hang
+            os.mkdir(os.path.join(d, "sub"))
+            os.mkdir(os.path.join(d, "sub", "config.json"))
+            assert_input_error(self, ["params", os.path.join(d, "sub")], "MODEL")
+        assert_input_error(self, ["params", "/dev/zero"], "MODEL")
 
     def test_fit_fsdp_is_its_zero_stage(self):
         # FSDP grad-op shards gradients and optimizer states = ZeRO 2 (was counted as ZeRO 3).
