@@ -6,7 +6,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "sizeup/catalog.hpp"
 #include "sizeup/error.hpp"
