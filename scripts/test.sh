@@ -13,6 +13,7 @@ echo "== dev build + all tests"
 cmake --preset dev -G Ninja >/dev/null
 cmake --build --preset dev -j "$jobs"
 ctest --preset dev -j "$jobs"
+/usr/bin/python3 scripts/make-validation-doc.py build/dev/validation
 
 echo "== asan/ubsan build + unit tests"
 cmake --preset asan -G Ninja >/dev/null

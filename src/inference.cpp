@@ -464,8 +464,9 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
   return r;
 }
 
-FitReport inference_fit(const ModelSpec& m, const InferenceInput& in, const InferenceDevice& dev) {
-  FitReport f;
+InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
+                                 const InferenceDevice& dev) {
+  InferenceFitReport f;
   if (!(dev.utilization > 0 && dev.utilization <= 1))
     throw InputError("invalid utilization", "--gpu-utilization", "must be in (0, 1]");
   f.usable_bytes = std::floor(static_cast<double>(dev.memory_bytes) * dev.utilization);

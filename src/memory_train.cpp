@@ -229,13 +229,14 @@ TrainRecipe train_recipe(const TrainInput& in) {
 
 ActivationInput activation_input(const TrainInput& in) {
   ActivationInput a;
-  a.micro_batch       = in.workload.micro_batch;
-  a.seq_len           = in.workload.seq_len;
-  a.activation_bytes  = train_recipe(in).activation_bytes;
-  a.options           = in.activation;
-  a.tp                = in.plan.tp;
-  a.sequence_parallel = in.plan.sequence_parallel;
-  a.cp                = in.plan.cp;
+  a.micro_batch         = in.workload.micro_batch;
+  a.seq_len             = in.workload.seq_len;
+  a.activation_bytes    = train_recipe(in).activation_bytes;
+  a.options             = in.activation;
+  a.tp                  = in.plan.tp;
+  a.sequence_parallel   = in.plan.sequence_parallel;
+  a.cp                  = in.plan.cp;
+  a.moe_capacity_factor = in.moe_capacity_factor;
   return a;
 }
 

@@ -1,6 +1,7 @@
 // sizeup bench: time square matrix products with OpenBLAS on this machine and report the
 // achieved FLOP/s and the fraction of the CPU's theoretical peak (the seed's MFU procedure).
 #include <cblas.h>
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -23,10 +24,41 @@ struct BenchOptions {
   bool quiet = false;
 };
 
+// OpenBLAS is opened only when `sizeup bench` runs: linked into the binary, its loading and
+// thread start-up cost every other command about 10 ms of start-up time.
+struct Blas {
+  decltype(&cblas_sgemm) sgemm                        = nullptr;
+  decltype(&cblas_dgemm) dgemm                        = nullptr;
+  decltype(&openblas_get_num_threads) get_num_threads = nullptr;
+  decltype(&openblas_set_num_threads) set_num_threads = nullptr;
+};
+
+template <class F>
+void bind(void* lib, F& fn, const char* name) {
+  fn = reinterpret_cast<F>(dlsym(lib, name));
+  if (!fn) throw InputError("OpenBLAS lacks a symbol", "bench", name);
+}
+
+const Blas& blas() {
+  static const Blas b = [] {
+    void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+      throw InputError("OpenBLAS not found", "bench",
+                       "install Debian's libopenblas0 (scripts/install-deps.sh)");
+    Blas r;
+    bind(lib, r.sgemm, "cblas_sgemm");
+    bind(lib, r.dgemm, "cblas_dgemm");
+    bind(lib, r.get_num_threads, "openblas_get_num_threads");
+    bind(lib, r.set_num_threads, "openblas_set_num_threads");
+    return r;
+  }();
+  return b;
+}
+
 // Reads the CPU model, clock and widest FMA vector from /proc/cpuinfo (Linux).
 CpuSpec detect_cpu() {
   CpuSpec cpu;
-  cpu.cores = openblas_get_num_threads();
+  cpu.cores = blas().get_num_threads();
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
@@ -55,11 +87,11 @@ Seconds time_once(std::int64_t n, std::vector<T>& a, std::vector<T>& b, std::vec
   const auto ni = static_cast<blasint>(n);
   const auto t0 = std::chrono::steady_clock::now();
   if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data(), ni, b.data(),
-                ni, 0.0f, c.data(), ni);
+    blas().sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data(), ni,
+                 b.data(), ni, 0.0f, c.data(), ni);
   else
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0, a.data(), ni, b.data(),
-                ni, 0.0, c.data(), ni);
+    blas().dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0, a.data(), ni, b.data(),
+                 ni, 0.0, c.data(), ni);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -104,7 +136,7 @@ Output bench_output(const BenchOptions& o) {
   std::vector<std::int64_t> sizes;
   for (const auto& s : o.sizes) sizes.push_back(parse_size(s));
   const CpuSpec cpu = cpu_from(o);
-  openblas_set_num_threads(static_cast<int>(cpu.cores));
+  blas().set_num_threads(static_cast<int>(cpu.cores));
   std::vector<std::pair<std::string, int>> dtypes;
   if (o.dtype != "fp64") dtypes.push_back({"fp32", 4});
   if (o.dtype != "fp32") dtypes.push_back({"fp64", 8});

@@ -214,16 +214,16 @@ Output infer_output(const InferOptions& o) {
     if (g.memory_bytes == 0)
       throw InputError("incomplete custom accelerator", "--gpu-memory",
                        "the fit needs the memory per GPU");
-    const FitReport f = inference_fit(m, in, dev);
-    j["fits"]         = f.fits;
-    j["max_batch"]    = f.max_batch;
-    j["max_context"]  = f.max_context ? nlohmann::json(*f.max_context) : nlohmann::json(nullptr);
-    j["gpu"]          = {{"name", g.name},
-                         {"memory_bytes", g.memory_bytes},
-                         {"utilization", dev.utilization},
-                         {"usable_bytes", bytes_json(f.usable_bytes)},
-                         {"peak_dtype", peak_dtype},
-                         {"peak_flops_per_s", peak}};
+    const InferenceFitReport f = inference_fit(m, in, dev);
+    j["fits"]                  = f.fits;
+    j["max_batch"]             = f.max_batch;
+    j["max_context"] = f.max_context ? nlohmann::json(*f.max_context) : nlohmann::json(nullptr);
+    j["gpu"]         = {{"name", g.name},
+                        {"memory_bytes", g.memory_bytes},
+                        {"utilization", dev.utilization},
+                        {"usable_bytes", bytes_json(f.usable_bytes)},
+                        {"peak_dtype", peak_dtype},
+                        {"peak_flops_per_s", peak}};
     if (f.max_context && m.n_ctx > 0 && *f.max_context > m.n_ctx)
       notes.push_back(
           fmt::format("max_context {} is the memory limit; the model was trained for {} positions",

@@ -23,15 +23,6 @@ std::optional<double> opt_quantity(const std::optional<std::string>& v, const ch
   return parse_quantity(*v, field);
 }
 
-// MFU from --mfu (must be in [1e-6, 1]); parse_quantity rejects negatives, so check zero here.
-double parse_mfu(const std::string& text) {
-  const double v = parse_quantity(text, "--mfu");
-  if (!(v >= kMinMfu && v <= 1))
-    throw InputError("invalid MFU", "--mfu",
-                     "must be a fraction in [1e-6, 1], e.g. 0.4 for 40%, got " + text);
-  return v;
-}
-
 std::string show(const Row<double>& r) {
   if (r.key == "days" || r.key == "days_with_attention") return fixed(r.value, 2);
   if (r.key == "gpu_hours") return with_commas(static_cast<std::uint64_t>(r.value + 0.5));

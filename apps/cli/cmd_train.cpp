@@ -6,6 +6,7 @@
 #include "flops_options.hpp"
 #include "sizeup/compute_time.hpp"
 #include "sizeup/error.hpp"
+#include "sizeup/finetune.hpp"
 #include "sizeup/flops.hpp"
 #include "sizeup/json.hpp"
 #include "sizeup/params.hpp"
@@ -64,17 +65,30 @@ Output train_output(const TrainCmd& o) {
   // FLOPs of one optimizer step, whole cluster (flops.hpp: forward from the matmuls, x3).
   const std::int64_t global = r.micro_batches * in.workload.micro_batch * in.plan.dp;
   FlopsInput fi;
-  fi.seq_len           = in.workload.seq_len;
-  fi.batch             = global;
-  fi.recompute         = in.activation.recompute;
-  const FlopsReport fr = flops(m, fi);
-  const Peak peak      = resolve_peak(gpu, o.train.precision);
-  double mfu           = kDefaultMfu;
+  fi.seq_len     = in.workload.seq_len;
+  fi.batch       = global;
+  fi.recompute   = in.activation.recompute;
+  FlopsReport fr = flops(m, fi);
+  // Fine-tuning skips the weight gradients of frozen weights (and, below the lowest trained
+  // layer, the whole backward); LoRA adds its adapters.
+  Breakdown<FlopCount> ft_flops;
+  if (in.finetune.mode != Finetune::full) {
+    FinetuneFlopsInput ff;
+    ff.mode           = in.finetune.mode;
+    ff.frozen_layers  = in.finetune.frozen_layers;
+    ff.head_trainable = !m.tied_head;
+    ff.adapter_forward_per_token =
+        adapter_forward_flops_per_token(m, r.adapters, in.finetune.lora_rank);
+    ft_flops              = finetune_flops_per_token(m, fr, ff);
+    const double tokens   = static_cast<double>(global) * static_cast<double>(in.workload.seq_len);
+    fr.training_per_token = ft_flops.find("training")->value;
+    fr.training_per_step  = fr.training_per_token * tokens;
+    fr.hardware_per_step  = fr.training_per_step + fr.recompute_per_token * tokens;
+  }
+  const Peak peak = resolve_peak(gpu, o.train.precision);
+  double mfu      = kDefaultMfu;
   if (o.mfu) {
-    mfu = parse_quantity(*o.mfu, "--mfu");
-    if (!(mfu >= kMinMfu && mfu <= 1))  // the same range as `sizeup time`
-      throw InputError("invalid MFU", "--mfu",
-                       "must be a fraction in [1e-6, 1], e.g. 0.4 for 40%, got " + *o.mfu);
+    mfu = parse_mfu(*o.mfu);  // the same range as `sizeup time`
   } else {
     notes.push_back(fmt::format("MFU {} assumed (default); pass --mfu", kDefaultMfu));
   }
@@ -82,8 +96,8 @@ Output train_output(const TrainCmd& o) {
   const double step_s = fr.training_per_step / (static_cast<double>(gpus) * peak.flops_per_s * mfu);
   if (in.finetune.mode != Finetune::full)
     notes.push_back(
-        "FLOPs count the full 6N-style training step; frozen weights skip their "
-        "weight-gradient matmuls, so fine-tuning needs about 2/3 of it");
+        "fine-tuning FLOPs: frozen weights skip their weight gradients, frozen bottom layers "
+        "their whole backward; LoRA adds 3 x its adapters' forward (see --explain)");
 
   Output out;
   auto& j       = out.json;
@@ -220,12 +234,16 @@ Output train_output(const TrainCmd& o) {
                                                 act.per_layer, show);
   out.explain +=
       "\n" + explain_rows<ByteCount>("Activations outside the layers", act.outside_layers, show);
+  if (!ft_flops.rows.empty())
+    out.explain += "\n" + explain_rows<FlopCount>("Fine-tuning FLOPs per token", ft_flops,
+                                                  [](const FlopCount& v) { return sci(v); });
   out.explain += "\n### FLOPs and time\n\n";
   out.explain += explain_row(
       "FLOPs per step",
       {"training FLOPs per token x global batch x seq",
        fmt::format("{:.6g} x {} x {}", fr.training_per_token, global, in.workload.seq_len),
-       "flops.hpp (3 x forward matmul FLOPs)"},
+       ft_flops.rows.empty() ? "flops.hpp (3 x forward matmul FLOPs)"
+                             : "flops.hpp finetune_flops_per_token"},
       sci(fr.training_per_step));
   out.explain += explain_row("step time",
                              {"FLOPs per step / (gpus x peak x MFU)",

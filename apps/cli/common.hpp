@@ -78,6 +78,7 @@ Action register_activations(CLI::App& root, GlobalOptions& g);
 Action register_infer(CLI::App& root, GlobalOptions& g);
 Action register_train(CLI::App& root, GlobalOptions& g);
 Action register_fit(CLI::App& root, GlobalOptions& g);
+Action register_report(CLI::App& root, GlobalOptions& g);
 
 // Formatting helpers shared by the commands.
 std::string with_commas(std::uint64_t n);

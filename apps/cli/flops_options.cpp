@@ -94,6 +94,16 @@ Peak resolve_peak(const GpuSpec& gpu, const std::optional<std::string>& precisio
   return p;
 }
 
+double parse_mfu(const std::string& text) {
+  // parse_quantity rejects negatives; below 1e-6 (absurd times, as the library checks) and
+  // above 1 are rejected here.
+  const double v = parse_quantity(text, "--mfu");
+  if (!(v >= kMinMfu && v <= 1))
+    throw InputError("invalid MFU", "--mfu",
+                     "must be a fraction in [1e-6, 1], e.g. 0.4 for 40%, got " + text);
+  return v;
+}
+
 std::string sci(double v) { return fmt::format("{:.4e}", v); }
 std::string fixed(double v, int digits) { return fmt::format("{:.{}f}", v, digits); }
 

@@ -30,6 +30,9 @@ struct Peak {
 };
 Peak resolve_peak(const GpuSpec& gpu, const std::optional<std::string>& precision);
 
+// MFU from --mfu: a fraction in (0, 1]; throws InputError naming --mfu otherwise.
+double parse_mfu(const std::string& text);
+
 std::string sci(double v);  // 6.300e+24
 std::string fixed(double v, int digits);
 

@@ -59,6 +59,9 @@ void add_train_options(CLI::App* app, TrainCliOptions& o) {
   app->add_option("--recompute", o.recompute, "none (default), selective, full")->group(a);
   app->add_option("--attention", o.attention, "flash (default) or eager")->group(a);
   add_quantity(app, "--dropout", o.dropout, "dropout probability (default 0)")->group(a);
+  add_quantity(app, "--moe-capacity-factor", o.capacity_factor,
+               "MoE expert capacity factor, e.g. 1.25 (default 0: dropless top-k)")
+      ->group(a);
   const char* f = "Fine-tuning";
   app->add_option("--finetune", o.finetune, "full (default), freeze, lora, qlora")->group(f);
   add_quantity(app, "--lora-rank", o.lora_rank, "LoRA rank r (default 16)")->group(f);
@@ -122,6 +125,12 @@ TrainInput train_input(const TrainCliOptions& o, const ModelSpec& m, const GpuSp
   if (o.recompute) in.activation.recompute = parse_recompute(*o.recompute);
   if (o.attention) in.activation.attention = parse_attention(*o.attention);
   if (o.dropout) in.activation.dropout = parse_quantity(*o.dropout, "--dropout");
+  if (o.capacity_factor) {
+    in.moe_capacity_factor = parse_quantity(*o.capacity_factor, "--moe-capacity-factor");
+    if (!(in.moe_capacity_factor >= 0) || in.moe_capacity_factor > 1e6)
+      throw InputError("invalid capacity factor", "--moe-capacity-factor",
+                       "must be 0 (dropless) or a positive factor such as 1.25");
+  }
   if (o.finetune) in.finetune.mode = parse_finetune(*o.finetune);
   in.finetune.lora_rank     = int_option(o.lora_rank, "--lora-rank", 16, 1, 1000000);
   in.finetune.frozen_layers = int_option(o.frozen_layers, "--frozen-layers", 0, 0, 10000000);

@@ -17,7 +17,7 @@ struct TrainCliOptions {
   std::optional<std::string> batch, micro_batch, global_batch, seq;
   std::optional<std::string> dp, tp, pp, ep, cp, zero, fsdp, schedule, interleave, offload;
   bool sequence_parallel = false;
-  std::optional<std::string> recompute, attention, dropout;
+  std::optional<std::string> recompute, attention, dropout, capacity_factor;
   std::optional<std::string> finetune, lora_rank, lora_targets, frozen_layers;
   std::optional<std::string> overhead, headroom;
 };

@@ -48,4 +48,21 @@ struct FlopsReport {
 
 FlopsReport flops(const ModelSpec& m, const FlopsInput& in);
 
+// What trains in a fine-tuning step, for its FLOPs.
+struct FinetuneFlopsInput {
+  Finetune mode                       = Finetune::full;
+  std::int64_t frozen_layers          = 0;     // freeze: the first k layers (and embeddings)
+  bool head_trainable                 = true;  // freeze: an untied head trains, a tied one not
+  FlopCount adapter_forward_per_token = 0;     // LoRA: sum of 2·r·(in + out) over adapters
+};
+
+// Model FLOPs per token of one fine-tuning step (rows: forward, adapter_forward,
+// backward_input_grads, backward_weight_grads, adapter_backward, training). The backward of
+// Y = X·W is two products of the forward's size, dX = dY·W^T and dW = X^T·dY (Narayanan et al.
+// 2021, Sec. 5.1): a frozen W skips dW; layers below every trainable tensor skip both. The
+// attention core has no weights and needs both input gradients (2x its forward). Assumes the
+// gradient reaches layer 0 for LoRA (adapters there); layers' FLOPs are taken as equal.
+Breakdown<FlopCount> finetune_flops_per_token(const ModelSpec& m, const FlopsReport& f,
+                                              const FinetuneFlopsInput& in);
+
 }  // namespace sizeup

@@ -101,7 +101,7 @@ struct InferenceReport {
 // Memory per GPU. Throws InputError naming the option on bad input.
 InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in);
 
-struct FitReport {
+struct InferenceFitReport {
   bool fits              = false;
   double usable_bytes    = 0;               // memory_bytes x utilization
   std::int64_t max_batch = 0;               // at in.context; 0 if even one sequence does not fit
@@ -109,7 +109,8 @@ struct FitReport {
                                             // (every layer sliding) within 1e15 tokens
 };
 
-FitReport inference_fit(const ModelSpec& m, const InferenceInput& in, const InferenceDevice& dev);
+InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
+                                 const InferenceDevice& dev);
 
 Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
                             const InferenceDevice& dev);

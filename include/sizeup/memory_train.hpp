@@ -46,6 +46,7 @@ struct TrainInput {
   int grad_bytes      = 0;  // 0: the recipe's (fp32 accumulation for mixed); 4 or 2 (--grad-dtype)
   Optimizer optimizer = Optimizer::adamw;
   ActivationOptions activation;
+  double moe_capacity_factor = 0.0;  // expert capacity factor, e.g. 1.25 (0: dropless top-k)
   ParallelPlan plan;
   FinetuneOptions finetune;
   std::int64_t gpus          = 0;  // --gpus; 0: dp·tp·pp·cp

@@ -14,6 +14,17 @@ N_7B = 6738415616
 
 
 class TrainTest(unittest.TestCase):
+    def test_moe_capacity_factor_changes_routed_copies(self):
+        # Dropless top-k routing keeps k copies of each token; capacity factor 1.0 gives every
+        # expert exactly k·T/E slots, the same total; 2.0 doubles the routed-copy tensors.
+        args = ["train", "mixtral-8x7b-v0.1", "--gpus", "8", "--zero", "3", "--ep", "8"]
+        dropless = run_json(*args)["memory"]["activations_bytes"]
+        one = run_json(*args, "--moe-capacity-factor", "1")["memory"]["activations_bytes"]
+        two = run_json(*args, "--moe-capacity-factor", "2")["memory"]["activations_bytes"]
+        self.assertEqual(dropless, one)
+        self.assertGreater(two, one)
+        assert_input_error(self, args + ["--moe-capacity-factor", "-1"], "--moe-capacity-factor")
+
     def test_contract_keys_are_integers(self):
         j = run_json("train", "llama-2-7b", "--seq", "1024")
         for k in ["weights_bytes", "gradients_bytes", "optimizer_bytes", "activations_bytes",

@@ -8,22 +8,13 @@
 
 #include "sizeup/catalog.hpp"
 #include "sizeup/error.hpp"
+#include "sizeup/finetune.hpp"
+#include "test_models.hpp"
 
 namespace sizeup {
 namespace {
 
-// The seed documents' 354,336,768-parameter model: V 50,000, d 1,024, d_ff 4,096, 16 heads
-// of 64, 24 layers, 1,024 learned positions, no biases, no final norm, tied head.
-ModelSpec seed_example() {
-  ModelSpec m;
-  m.name    = "seed";
-  m.n_layer = 24, m.n_embd = 1024, m.n_head = 16, m.n_head_kv = 16, m.head_dim = 64;
-  m.n_ff = 4096, m.n_vocab = 50000, m.n_ctx = 1024;
-  m.positions = PositionKind::learned;
-  m.norm = NormKind::layernorm, m.norm_bias = true, m.final_norm = false;
-  m.mlp = MlpKind::plain, m.tied_head = true;
-  return m;
-}
+using test::seed_example;
 
 // Llama-style: RMSNorm, RoPE, SwiGLU, untied head. d 64, 8 query heads of 8, 2 kv heads.
 ModelSpec small_llama() {
@@ -283,6 +274,57 @@ TEST(flops_test, bad_workload_names_the_option) {
   } catch (const InputError& e) {
     EXPECT_EQ(e.field(), "--batch");
   }
+}
+
+}  // namespace
+}  // namespace sizeup
+
+namespace sizeup {
+namespace {
+
+// Seed model per token (T = 1024): weight products inside layers W_l = 4·50,331,648 (q, k, v,
+// o) + 2·201,326,592 (up, down) = 603,979,776; attention core C = 2·50,331,648 = 100,663,296;
+// head W_h = 2·1,024·50,000 = 102,400,000; forward F = 807,043,072.
+FlopsReport seed_flops() {
+  FlopsInput in;
+  in.seq_len = 1024;
+  in.batch   = 8;
+  return flops(test::seed_example(), in);
+}
+
+TEST(finetune_flops_test, full_is_three_forwards) {
+  FinetuneFlopsInput in;
+  const auto b = finetune_flops_per_token(test::seed_example(), seed_flops(), in);
+  EXPECT_DOUBLE_EQ(b.find("training")->value, 3.0 * 807043072);
+}
+
+TEST(finetune_flops_test, lora_skips_weight_gradients_and_adds_adapters) {
+  const ModelSpec m   = test::seed_example();
+  const auto adapters = lora_adapters(m, {"q_proj", "v_proj"}, 16);
+  // Adapters on q and v: 2 · 16 · (1,024 + 1,024) per matrix, 2 matrices x 24 layers.
+  const FlopCount a = adapter_forward_flops_per_token(m, adapters, 16);
+  EXPECT_DOUBLE_EQ(a, 3145728.0);
+  FinetuneFlopsInput in;
+  in.mode                      = Finetune::lora;
+  in.adapter_forward_per_token = a;
+  const auto b                 = finetune_flops_per_token(m, seed_flops(), in);
+  // dX = W_h + W_l + 2·C = 102,400,000 + 603,979,776 + 201,326,592 = 907,706,368; no dW.
+  EXPECT_DOUBLE_EQ(b.find("backward_input_grads")->value, 907706368.0);
+  EXPECT_DOUBLE_EQ(b.find("backward_weight_grads")->value, 0.0);
+  // F + dX + 3·A = 807,043,072 + 907,706,368 + 9,437,184.
+  EXPECT_DOUBLE_EQ(b.find("training")->value, 1724186624.0);
+}
+
+TEST(finetune_flops_test, frozen_bottom_half_skips_its_backward) {
+  FinetuneFlopsInput in;
+  in.mode           = Finetune::freeze;
+  in.frozen_layers  = 12;
+  in.head_trainable = false;  // tied to the frozen embedding
+  const auto b      = finetune_flops_per_token(test::seed_example(), seed_flops(), in);
+  // dX = W_h + (W_l + 2·C)/2 = 102,400,000 + 402,653,184; dW = W_l/2 = 301,989,888.
+  EXPECT_DOUBLE_EQ(b.find("backward_input_grads")->value, 505053184.0);
+  EXPECT_DOUBLE_EQ(b.find("backward_weight_grads")->value, 301989888.0);
+  EXPECT_DOUBLE_EQ(b.find("training")->value, 1614086144.0);
 }
 
 }  // namespace

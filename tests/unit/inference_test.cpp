@@ -229,8 +229,8 @@ TEST(inference_test, fit_max_batch_closed_form) {
   InferenceInput in;
   in.context = 4096;
   InferenceDevice dev;
-  dev.memory_bytes  = 85899345920ULL;
-  const FitReport f = inference_fit(m, in, dev);
+  dev.memory_bytes           = 85899345920ULL;
+  const InferenceFitReport f = inference_fit(m, in, dev);
   EXPECT_TRUE(f.fits);
   EXPECT_EQ(f.max_batch, 33);
   ASSERT_TRUE(f.max_context.has_value());
@@ -239,8 +239,8 @@ TEST(inference_test, fit_max_batch_closed_form) {
   EXPECT_EQ(*f.max_context,
             static_cast<std::int64_t>(
                 (85899345920.0 - 13476831232.0 - 1073741824.0 - 46399488.0 - 128000.0) / 524288.0));
-  dev.memory_bytes  = 8ULL << 30;  // 8 GiB: the 13.5 GB of weights alone do not fit
-  const FitReport g = inference_fit(m, in, dev);
+  dev.memory_bytes           = 8ULL << 30;  // 8 GiB: the 13.5 GB of weights alone do not fit
+  const InferenceFitReport g = inference_fit(m, in, dev);
   EXPECT_FALSE(g.fits);
   EXPECT_EQ(g.max_batch, 0);
   EXPECT_EQ(g.max_context, 0);

@@ -10,6 +10,7 @@
 #include "sizeup/error.hpp"
 #include "sizeup/hf_config.hpp"
 #include "sizeup/tensors.hpp"
+#include "test_models.hpp"
 
 namespace sizeup {
 namespace {
@@ -46,18 +47,7 @@ INSTANTIATE_TEST_SUITE_P(params_test, ReferenceModel,
                            return s;
                          });
 
-// The seed documents' example: V 50,000, d 1,024, d_ff 4,096, 16 heads, 24 layers, 1,024
-// learned positions, no biases, two LayerNorms per layer, no final norm, tied output.
-ModelSpec seed_example() {
-  ModelSpec m;
-  m.name    = "seed";
-  m.n_layer = 24, m.n_embd = 1024, m.n_head = 16, m.n_head_kv = 16, m.head_dim = 64;
-  m.n_ff = 4096, m.n_vocab = 50000, m.n_ctx = 1024;
-  m.positions = PositionKind::learned;
-  m.norm = NormKind::layernorm, m.norm_bias = true, m.final_norm = false;
-  m.mlp = MlpKind::plain, m.tied_head = true;
-  return m;
-}
+using test::seed_example;
 
 TEST(params_test, seed_example_matches_document_per_component) {
   const auto r = count_params(seed_example());

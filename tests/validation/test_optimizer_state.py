@@ -105,7 +105,8 @@ class OptimizerStateTest(unittest.TestCase):
             with self.subTest(label):
                 self.assertEqual(g, grads, f"{label}: gradients")
                 self.assertEqual(o, state, f"{label}: optimizer state")
-        md = ["Gradient and optimizer-state bytes measured after one optimizer step of the "
+        md = ["## Gradients and optimizer state after a real step\n\n"
+              "Gradient and optimizer-state bytes measured after one optimizer step of the "
               "PyTorch reference models (torch " + torch.__version__ + ", CPU), against "
               "`sizeup train --json` with the same recipe; exact agreement is required. "
               "Adam's `step` is a 1-element fp32 tensor per parameter tensor in this PyTorch "
