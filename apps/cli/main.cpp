@@ -48,11 +48,13 @@ std::string describe(const CLI::Error& e, const CLI::App& app, const std::string
         "{} --help",
         word, command, command);
   }
-  if (msg == "A subcommand is required" && !first_arg.empty() && first_arg.front() != '-') {
+  if (msg == "A subcommand is required") {
     std::string names;
     for (const auto* sub : app.get_subcommands({}))
       if (!sub->get_group().empty())  // hidden commands stay unlisted
         names += (names.empty() ? "" : ", ") + sub->get_name();
+    if (first_arg.empty() || first_arg.front() == '-')
+      return fmt::format("missing command (COMMAND): give one of {}", names);
     return fmt::format("unknown command ({}): not one of {}", first_arg, names);
   }
   // Messages such as "--hidden: At Most 1 required but received 2" or "--bias excludes --no-bias".

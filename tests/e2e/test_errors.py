@@ -78,6 +78,7 @@ ERRORS = [
     (["train", M, "--fsdp", "foo"], "--fsdp"),
     (["params", "no-such-model"], "MODEL"),
     (["bogus"], "bogus"),
+    ([], "COMMAND"),
     # options a command does not take, repeated options, stray arguments
     (["params", M, "--seq", "-1"], "--seq"),
     (["flops", M, "--gpus", "8"], "--gpus"),
