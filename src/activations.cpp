@@ -352,6 +352,15 @@ Breakdown<ByteCount> outside_rows(const Ctx& c, const ModelSpec& m, const Activa
 ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in) {
   validate(m);
   check_input(in);
+  // Megatron splits whole heads across ranks (Shoeybi et al. 2019, Sec. 3); a split of 12 heads
+  // over 5 ranks has no layout, and its bytes would be fractions rounded per row. Fewer KV heads
+  // than ranks are replicated, so then the KV heads must divide the ranks instead.
+  const std::int64_t K = m.n_head_kv;
+  if (m.n_head % in.tp != 0 || (K >= in.tp ? K % in.tp != 0 : in.tp % K != 0))
+    throw InputError("indivisible layout", "--tp",
+                     fmt::format("--tp {} must divide heads {}, and divide or be a multiple of kv "
+                                 "heads {}",
+                                 in.tp, m.n_head, K));
   Ctx c;
   c.conv   = in.convention;
   c.b      = static_cast<U>(in.micro_batch);

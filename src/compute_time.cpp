@@ -14,7 +14,6 @@ constexpr const char* kPalm   = "Chowdhery et al. 2022 (PaLM), Appendix B";
 
 // Below one part in a million a "utilisation" is a unit mistake, and it would push times
 // towards overflow.
-constexpr double kMinMfu = 1e-6;
 
 std::string num(double v) { return fmt::format("{:.6g}", v); }
 
@@ -30,8 +29,22 @@ double finite(double v, const char* field) {
   return v;
 }
 
+// The option a non-finite row is blamed on: the input that scales it last (cost by the price,
+// emissions by the grid intensity, rates by the throughput, FLOPs by the model size, times by
+// the token count).
+const char* option_for_row(const std::string& key) {
+  if (key == "cost_usd") return "--price-per-gpu-hour";
+  if (key == "emissions_kg") return "--grid-intensity";
+  if (key.find("per_s") != std::string::npos || key == "mfu" || key == "hfu")
+    return "--tokens-per-second";
+  if (key == "model" || key == "hardware" || key == "attention" || key == "recompute" ||
+      key == "dense_matmul" || key.rfind("total_flops", 0) == 0)
+    return "--params";
+  return "--tokens";
+}
+
 void add(Breakdown<double>& b, const char* key, const char* label, double v, Derivation d) {
-  b.rows.push_back({key, label, finite(v, key), std::move(d)});
+  b.rows.push_back({key, label, finite(v, option_for_row(key)), std::move(d)});
 }
 
 void validate_shape(const AttentionShape& s) {
@@ -231,14 +244,15 @@ MfuReport mfu(const MfuInput& in) {
   add(b, "hardware_flops_per_s_per_gpu", "hardware FLOP/s per GPU", tps * hw / G,
       {"tokens/s * hardware FLOPs per token / G",
        fmt::format("{} * {} / {}", num(tps), num(hw), in.gpus), kPalm});
-  r.mfu = finite(tps * model / peak, "--tokens-per-second");
-  r.hfu = finite(tps * hw / peak, "--tokens-per-second");
+  r.mfu = finite(tps * model / peak, in.throughput_field);
+  r.hfu = finite(tps * hw / peak, in.throughput_field);
   if (r.hfu > 1)
-    throw InputError(
-        "impossible throughput", "--tokens-per-second",
-        fmt::format("implies {} of the dense peak ({} FLOP/s x {} GPUs); check the "
-                    "parameter count, GPU kind and whether the rate is per GPU",
-                    fmt::format("{:.1f}%", 100 * r.hfu), num(in.peak_flops_per_s), in.gpus));
+    throw InputError("impossible throughput", in.throughput_field,
+                     fmt::format("implies {} of the dense peak ({} FLOP/s x {} GPUs); check the "
+                                 "parameter count, GPU kind and whether the rate is per GPU",
+                                 100 * r.hfu < 1e6 ? fmt::format("{:.1f}%", 100 * r.hfu)
+                                                   : fmt::format("{:.3g}%", 100 * r.hfu),
+                                 num(in.peak_flops_per_s), in.gpus));
   add(b, "mfu", "model FLOPs utilisation", r.mfu,
       {"tokens/s * (model FLOPs per token) / (G * P)",
        fmt::format("{} * {} / ({} * {})", num(tps), num(model), in.gpus, num(in.peak_flops_per_s)),

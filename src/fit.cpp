@@ -38,28 +38,30 @@ FitReport fit_params(const FitInput& in) {
   add("total", "total", r.per_param_total);
 
   const double G = static_cast<double>(in.gpus);
-  // Per-GPU bytes of one parameter under the chosen sharding.
-  double per_gpu = 0;
+  // Bytes of one parameter on all G GPUs together (G times the per-GPU share) under the chosen
+  // sharding: kept as G·share so that G·M / total stays exact (2/G is not a binary fraction:
+  // 1e5 GPUs x 80 GiB / 2 bytes came out one parameter short).
+  double all_gpus = 0;
   std::string formula;
   if (in.infer || in.zero == 3) {
-    per_gpu = r.per_param_total / G;
-    formula = "G · (M - reserved) / bytes_per_param";
+    all_gpus = r.per_param_total;
+    formula  = "G · (M - reserved) / bytes_per_param";
   } else if (in.zero == 2) {
-    per_gpu = w + (g + m + o) / G;
-    formula = "(M - reserved) / (w + (g + m + o) / G)";
+    all_gpus = w * G + (g + m + o);
+    formula  = "(M - reserved) / (w + (g + m + o) / G)";
   } else if (in.zero == 1) {
-    per_gpu = w + g + (m + o) / G;
-    formula = "(M - reserved) / (w + g + (m + o) / G)";
+    all_gpus = (w + g) * G + (m + o);
+    formula  = "(M - reserved) / (w + g + (m + o) / G)";
   } else {
-    per_gpu = r.per_param_total;
-    formula = "(M - reserved) / (w + g + m + o)";
+    all_gpus = r.per_param_total * G;
+    formula  = "(M - reserved) / (w + g + m + o)";
   }
   const double M               = static_cast<double>(in.gpu_memory_bytes);
   const double avail           = std::max(0.0, M - static_cast<double>(in.reserved_bytes));
   const double nom_gb          = M / kBytesPerGiB * kBytesPerGB;  // same number of "GB", decimal
   const double avail_dec       = std::max(0.0, nom_gb - static_cast<double>(in.reserved_bytes));
-  r.max_params                 = static_cast<ParamCount>(std::floor(avail / per_gpu));
-  r.max_params_decimal_reading = static_cast<ParamCount>(std::floor(avail_dec / per_gpu));
+  r.max_params                 = static_cast<ParamCount>(std::floor(avail * G / all_gpus));
+  r.max_params_decimal_reading = static_cast<ParamCount>(std::floor(avail_dec * G / all_gpus));
   r.derivation                 = {formula,
                                   fmt::format("M = {} B, reserved = {} B, G = {}, w + g + m + o = {:g} + {:g} + "
                                                               "{:g} + {:g} = {:g} B/param, ZeRO {}",

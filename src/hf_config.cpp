@@ -541,6 +541,31 @@ std::string resolve_family(const json& j) {
       "config has no recognised model_type or architectures; supported: " + family_list());
 }
 
+// The config.json key a ModelSpec field was read from: the first of its usual spellings present
+// in the file (HF names first, GPT-2/Falcon/T5/DeepSeek aliases after), else the field itself.
+std::string config_key_for_field(const json& j, const std::string& field) {
+  static const std::map<std::string, std::vector<const char*>> keys = {
+      {"n_layer", {"num_hidden_layers", "n_layer", "num_layers"}},
+      {"n_embd", {"hidden_size", "n_embd", "d_model", "n_embed"}},
+      {"n_head", {"num_attention_heads", "n_head", "num_heads"}},
+      {"n_head_kv", {"num_key_value_heads", "num_kv_heads", "multi_query"}},
+      {"n_ff", {"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "d_ff"}},
+      {"n_vocab", {"vocab_size"}},
+      {"n_ctx", {"max_position_embeddings", "n_positions", "n_ctx", "seq_length"}},
+      {"head_dim", {"head_dim"}},
+      {"n_expert", {"num_local_experts", "num_experts", "n_routed_experts"}},
+      {"n_expert_used", {"num_experts_per_tok"}},
+      {"n_ff_expert", {"moe_intermediate_size"}},
+      {"n_ff_shared", {"shared_expert_intermediate_size", "n_shared_experts"}},
+      {"n_layer_dec", {"num_decoder_layers"}},
+      {"sliding_window", {"sliding_window"}}};
+  const auto it = keys.find(field);
+  if (it == keys.end()) return field;
+  for (const char* k : it->second)
+    if (j.contains(k)) return k;
+  return it->second.front();
+}
+
 }  // namespace
 
 std::vector<std::string> supported_families() {
@@ -565,7 +590,11 @@ ModelSpec model_from_config_text(std::string_view text, const std::string& name)
   m.family = family;
   Config c(j);
   readers().at(family)(c, m);
-  validate(m);
+  try {
+    validate(m);
+  } catch (const InputError& e) {  // name the key of config.json, not the ModelSpec field
+    throw InputError(e.subject(), config_key_for_field(j, e.field()), e.reason());
+  }
   return m;
 }
 

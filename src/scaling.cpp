@@ -242,8 +242,11 @@ InferenceOptimal inference_optimal(const ScalingPoint& ref, double d_inf, const 
   if (log_total_cost(x, loss, d_inf, f) > best_cost) x = x_min + step * best;
 
   InferenceOptimal r;
-  r.params                = std::exp(x);
-  r.tokens                = std::exp(log_tokens_for_loss(x, loss, f));
+  r.params = std::exp(x);
+  r.tokens = std::exp(log_tokens_for_loss(x, loss, f));
+  // Extreme budgets push the optimum outside doubles (tokens 0 or inf): name the option.
+  if (!(r.params > 0 && r.tokens > 0 && std::isfinite(r.params) && std::isfinite(r.tokens)))
+    throw InputError("result out of range", "--inference-tokens", "no finite optimum");
   r.training_flops        = 6.0 * r.params * r.tokens;
   r.inference_flops       = 2.0 * r.params * d_inf;
   r.total_flops           = r.training_flops + r.inference_flops;

@@ -58,6 +58,8 @@ Output activations_output(const ActivationsCliOptions& o) {
   const ModelSpec m = resolve_model(o.model);
   ActivationInput in;
   if (o.batch) in.micro_batch = parse_count(*o.batch, "--batch");
+  // Default as in train: 2048 tokens, or fewer when the model has fewer positions (GPT-2: 1024).
+  in.seq_len = m.n_ctx > 0 ? std::min<std::int64_t>(2048, m.n_ctx) : 2048;
   if (o.seq) in.seq_len = parse_count(*o.seq, "--seq");
   if (o.dropout) in.options.dropout = parse_quantity(*o.dropout, "--dropout");
   if (o.tp) in.tp = parse_count(*o.tp, "--tp");
@@ -137,7 +139,7 @@ Action register_activations(CLI::App& root, GlobalOptions&) {
   auto o = std::make_shared<ActivationsCliOptions>();
   add_model_options(app, o->model);
   add_quantity(app, "--batch", o->batch, "micro-batch size b (default 1)");
-  add_quantity(app, "--seq", o->seq, "sequence length s (default 2048)");
+  add_quantity(app, "--seq", o->seq, "sequence length s (default min(2048, max positions))");
   add_quantity(app, "--dropout", o->dropout, "dropout probability (> 0 saves masks)");
   add_quantity(app, "--tp", o->tp, "tensor-parallel ranks t");
   add_quantity(app, "--cp", o->cp, "context-parallel ranks c");

@@ -20,6 +20,20 @@ const char* kind_name(DTypeKind k) {
   return "?";
 }
 
+// Where each format's layout is defined (printed by --explain beside its numbers).
+const char* spec_source(const std::string& name) {
+  if (name == "fp64" || name == "fp32" || name == "fp16")
+    return "IEEE 754-2019 (binary64 / binary32 / binary16)";
+  if (name == "bf16") return "bfloat16: Intel BF16 specification (2018), Google Brain float";
+  if (name == "tf32") return "NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020)";
+  if (name.rfind("fp8", 0) == 0)
+    return "OCP 8-bit Floating Point Specification (OFP8) rev 1.0, 2023; Micikevicius et al. "
+           "2022";
+  if (name.rfind("fp4", 0) == 0) return "OCP Microscaling Formats (MX) Specification v1.0, 2023";
+  if (name == "nf4") return "Dettmers et al. 2023 (QLoRA), Sec. 3 and Appendix E (NF4 levels)";
+  return "two's-complement integer: max 2^(b-1) - 1, spacing 1";
+}
+
 }  // namespace
 
 Action register_dtypes(CLI::App& root, GlobalOptions&) {
@@ -60,6 +74,10 @@ Action register_dtypes(CLI::App& root, GlobalOptions&) {
             "subnormal {}, epsilon {}\n",
             t.name, t.exponent_bits, t.mantissa_bits, (1 << (t.exponent_bits - 1)) - 1,
             sci(r.max_finite), sci(r.min_normal), sci(r.min_subnormal), sci(r.epsilon));
+      else
+        ex += fmt::format("- **{}**: {} bits, {} -> max {}, epsilon {}\n", t.name, t.bits,
+                          kind_name(t.kind), sci(r.max_finite), sci(r.epsilon));
+      ex += fmt::format("  _source: {}_\n", spec_source(t.name));
     }
     out.text = table(rows) +
                "\ntf32 stores 19 significant bits in 32; nf4 values are codebook "

@@ -50,6 +50,25 @@ Output fit_output(const FitCmd& o) {
   }
   if (o.train.optimizer) in.optimizer = parse_optimizer(*o.train.optimizer);
   in.zero = static_cast<int>(int_option(o.train.zero, "--zero", 3, 0, 3));
+  if (o.train.fsdp) {  // FSDP's sharding strategies are ZeRO stages over the GPUs given
+    if (o.train.zero)
+      throw InputError("contradictory sharding", "--fsdp", "give --fsdp or --zero, not both");
+    switch (parse_fsdp(*o.train.fsdp)) {
+      case FsdpMode::full:
+        in.zero = 3;
+        break;
+      case FsdpMode::grad_op:
+        in.zero = 2;
+        break;
+      case FsdpMode::none:
+        in.zero = 0;
+        break;
+      case FsdpMode::hybrid:
+        throw InputError("unsupported option", "--fsdp",
+                         "fit shards over all --gpus; for hybrid (sharded within a node) give "
+                         "--zero 3 with --gpus set to the GPUs of one node");
+    }
+  }
   if (o.dtype) in.infer_weight_bits = serving_bits(*o.dtype);
   std::vector<std::string> notes;
 
@@ -82,6 +101,28 @@ Output fit_output(const FitCmd& o) {
                         ? "weights only: KV cache and activations excluded (see `sizeup infer`)"
                         : "activations excluded: give a MODEL (with --micro-batch, --seq) to "
                           "reserve them");
+  }
+  if (!with_model || in.infer) {  // the layout and workload only shape a model's activations
+    const auto& t = o.train;
+    std::string unused;
+    for (const auto& [given, flag] : std::initializer_list<std::pair<bool, const char*>>{
+             {t.batch.has_value(), "--batch"},
+             {t.micro_batch.has_value(), "--micro-batch"},
+             {t.global_batch.has_value(), "--global-batch"},
+             {t.seq.has_value(), "--seq"},
+             {t.dp.has_value(), "--dp"},
+             {t.tp.has_value(), "--tp"},
+             {t.pp.has_value(), "--pp"},
+             {t.ep.has_value(), "--ep"},
+             {t.cp.has_value(), "--cp"},
+             {t.recompute.has_value(), "--recompute"},
+             {t.attention.has_value(), "--attention"},
+             {t.finetune.has_value(), "--finetune"}})
+      if (given) unused += (unused.empty() ? "" : ", ") + std::string(flag);
+    if (!unused.empty())
+      notes.push_back(fmt::format("{} not used: {}", unused,
+                                  in.infer ? "--mode infer counts weights only"
+                                           : "they shape a MODEL's activations; give a MODEL"));
   }
   in.reserved_bytes   = reserved;
   const FitReport r   = fit_params(in);

@@ -44,7 +44,10 @@ Output list_output() {
   out.explain =
       "## Accelerator catalog\n\nPeaks are dense tensor-core figures. Vendor pages headline "
       "2:4-sparse numbers, exactly twice the dense ones (e.g. H100 SXM bf16 1,979 sparse vs "
-      "989.4 dense); sizeup never uses those. Sources per device: `sizeup gpus NAME`.\n";
+      "989.4 dense); sizeup never uses those.\n\n";
+  for (const GpuSpec& g : gpu_catalog())
+    out.explain +=
+        fmt::format("- **{}** ({})  \n  _source: {}_\n", g.name, g.display_name, g.source);
   return out;
 }
 
@@ -77,7 +80,8 @@ Output one_output(const GpuSpec& g) {
           fmt::format("{} bytes ({:.3f} GB)", with_commas(g.memory_bytes), to_gb(g.memory_bytes)));
   for (const char* f : kFormats)
     if (g.peak_flops_per_s.count(f))
-      out.explain += explain_row(std::string("dense ") + f + " peak", {"", "", ""},
+      out.explain += explain_row(std::string("dense ") + f + " peak",
+                                 {"", "", "data/gpus.json row " + g.name + " (source above)"},
                                  fmt::format("{:g} FLOP/s", g.peak_flops_per_s.at(f)));
   return out;
 }

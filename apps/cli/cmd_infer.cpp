@@ -39,8 +39,15 @@ std::int64_t positive(const std::optional<std::string>& v, const char* field, st
 
 // JSON bytes: an integer while it fits in 64 bits, else a (finite) number.
 nlohmann::json bytes_json(double v) {
-  if (v >= 0 && v < 1.8e19) return static_cast<std::uint64_t>(std::llround(v));
+  if (v >= 0 && v < 1.8e19) return static_cast<std::uint64_t>(std::round(v));
   return v;
+}
+
+// Table cell for a byte count: exact with thousands separators while it fits in 64 bits, else
+// in scientific notation (a clamped integer would disagree with the GiB and GB columns).
+std::string bytes_cell(double v) {
+  if (v >= 0 && v < 1.8e19) return with_commas(static_cast<std::uint64_t>(std::round(v)));
+  return fmt::format("{:.4e}", v);
 }
 
 // One --explain section of byte rows, followed by a blank line.
@@ -114,6 +121,15 @@ Output infer_output(const InferOptions& o) {
     in.overhead_bytes = static_cast<ByteCount>(std::llround(v));
   }
 
+  // The fraction of memory usable is checked even when no --gpu asks for the fit that uses it.
+  if (o.utilization) {
+    const double u = parse_quantity(*o.utilization, "--gpu-utilization");
+    if (!(u > 0 && u <= 1))
+      throw InputError("invalid utilization", "--gpu-utilization",
+                       fmt::format("must be in (0, 1], got {}", *o.utilization));
+    if (!o.gpu.gpu) notes.push_back("--gpu-utilization is used only with --gpu (what fits)");
+  }
+
   // --gpus and --tp: tensor parallelism over all GPUs unless --tp says otherwise; the other
   // GPUs hold independent replicas (data parallel serving).
   const std::int64_t gpus = resolve_gpu_count(o.gpu, o.tp ? positive(o.tp, "--tp", 1) : 1);
@@ -172,14 +188,15 @@ Output infer_output(const InferOptions& o) {
 
   std::vector<std::vector<std::string>> rows = {{"per GPU", "bytes", "GiB", "GB"}};
   for (const auto& row : r.memory.rows)
-    rows.push_back({row.label, with_commas(static_cast<std::uint64_t>(std::min(row.value, 1.8e19))),
-                    gib(row.value), gb(row.value)});
+    rows.push_back({row.label, bytes_cell(row.value), gib(row.value), gb(row.value)});
   rows.push_back({"heuristic 1.2 x weights (Transformer Math 101)",
-                  with_commas(static_cast<std::uint64_t>(std::min(r.heuristic_1_2x_bytes, 1.8e19))),
-                  gib(r.heuristic_1_2x_bytes), gb(r.heuristic_1_2x_bytes)});
-  out.text = fmt::format("{}: {} weights, {} KV cache, batch {}, context {}, tp {}\n\n", m.name,
-                         to_string(in.weights), kv_name, in.batch, in.context, in.tp) +
-             table(rows);
+                  bytes_cell(r.heuristic_1_2x_bytes), gib(r.heuristic_1_2x_bytes),
+                  gb(r.heuristic_1_2x_bytes)});
+  out.text =
+      fmt::format("{}: {} weights, {} KV cache, batch {}, context {}, tp {}\n\n", m.name,
+                  to_string(in.weights), kv_name, with_commas(static_cast<std::uint64_t>(in.batch)),
+                  with_commas(static_cast<std::uint64_t>(in.context)), in.tp) +
+      table(rows);
   out.explain = bytes_section("Inference memory per GPU", r.memory) +
                 bytes_section("Weights by storage class", r.weight_rows) +
                 bytes_section("KV cache by layer kind", r.kv_rows) +
@@ -217,9 +234,12 @@ Output infer_output(const InferOptions& o) {
         "\n{} on {} x {} ({} usable per GPU, {:.0f}% of {}): {}\nmax batch at context {}: {}\n"
         "max context at batch {}: {}\n",
         m.name, gpus, g.name, gib(f.usable_bytes), dev.utilization * 100,
-        gib(static_cast<double>(g.memory_bytes)), f.fits ? "FITS" : "DOES NOT FIT", in.context,
-        f.max_batch, in.batch,
-        f.max_context ? std::to_string(*f.max_context) : std::string("unbounded"));
+        gib(static_cast<double>(g.memory_bytes)), f.fits ? "FITS" : "DOES NOT FIT",
+        with_commas(static_cast<std::uint64_t>(in.context)),
+        with_commas(static_cast<std::uint64_t>(f.max_batch)),
+        with_commas(static_cast<std::uint64_t>(in.batch)),
+        f.max_context ? with_commas(static_cast<std::uint64_t>(*f.max_context))
+                      : std::string("unbounded"));
     if (dev.bandwidth_bytes_per_s > 0 && peak > 0) {
       const Roofline rf = inference_roofline(m, in, dev);
       j["roofline"]     = {{"lower_bound", true},

@@ -65,7 +65,8 @@ Output mfu_output(const MfuOptions& o) {
   in.peak_flops_per_s   = peak.flops_per_s;
   const Row<double> tps = throughput(o, in.gpus);
   in.tokens_per_second  = tps.value;
-  const MfuReport r     = mfu(in);
+  if (o.step_seconds) in.throughput_field = "--step-seconds";
+  const MfuReport r = mfu(in);
 
   Output out;
   auto& j     = out.json;

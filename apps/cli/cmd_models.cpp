@@ -24,8 +24,18 @@ Action register_models(CLI::App& root, GlobalOptions&) {
                                     {"params_source", e.params_source}});
       rows.push_back({e.name, e.hf_id, e.family, with_commas(counted),
                       counted == e.params_total ? "=" : with_commas(e.params_total)});
+      out.explain += fmt::format(
+          "- **{}** ({}): parameters = sum over the tensor table = {} (`sizeup params {} "
+          "--explain`); published {}{}; source: {}\n",
+          e.name, e.hf_id, with_commas(counted), e.name, with_commas(e.params_total),
+          counted == e.params_total ? " (equal)" : " (differs)", e.params_source);
     }
     out.text = table(rows) + "\n'=' : sizeup's count equals the published count.\n";
+    out.explain =
+        "## Model catalog\n\nCounted parameters come from each model's config "
+        "(tensors.hpp: every weight's shape, multiplied out and summed); the published "
+        "count and where it was read are listed beside it.\n\n" +
+        out.explain;
     return out;
   };
 }

@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "flops_options.hpp"
+#include "sizeup/compute_time.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/finetune.hpp"
 #include "sizeup/flops.hpp"
@@ -87,9 +88,7 @@ Output train_output(const TrainCmd& o) {
   const Peak peak = resolve_peak(gpu, o.train.precision);
   double mfu      = kDefaultMfu;
   if (o.mfu) {
-    mfu = parse_quantity(*o.mfu, "--mfu");
-    if (!(mfu > 0 && mfu <= 1))
-      throw InputError("invalid MFU", "--mfu", "must be a fraction in (0, 1], e.g. 0.4");
+    mfu = parse_mfu(*o.mfu);  // the same range as `sizeup time`
   } else {
     notes.push_back(fmt::format("MFU {} assumed (default); pass --mfu", kDefaultMfu));
   }
@@ -168,6 +167,9 @@ Output train_output(const TrainCmd& o) {
   j["time"]     = {{"step_seconds", step_s}, {"peak_flops_per_s", peak.flops_per_s}};
   if (o.tokens) {
     const double tokens = parse_quantity(*o.tokens, "--tokens");
+    if (!(tokens > 0))  // as in `sizeup time`: no run trains on zero tokens
+      throw InputError("invalid token count", "--tokens",
+                       fmt::format("must be a positive number, got {}", *o.tokens));
     const double steps =
         tokens / (static_cast<double>(global) * static_cast<double>(in.workload.seq_len));
     j["time"]["steps"]   = steps;

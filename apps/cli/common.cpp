@@ -6,7 +6,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "sizeup/catalog.hpp"
 #include "sizeup/error.hpp"
@@ -25,10 +24,20 @@ std::string read_config_file(const std::string& path) {
                      "'" + path +
                          "' is not a catalog name, HF id, config.json or directory "
                          "(see `sizeup models`)");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  if (std::filesystem::is_directory(file, ec))
+    throw InputError("unreadable config", "MODEL", "'" + file + "' is a directory");
+  // Read at most 16 MiB: HF configs are a few KB, and a device such as /dev/zero never ends.
+  constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes)
+      throw InputError("unreadable config", "MODEL",
+                       "'" + file + "' is larger than 16 MiB; a config.json is a few KB");
+  }
   if (in.bad()) throw InputError("unreadable config", "MODEL", "cannot read '" + file + "'");
-  return ss.str();
+  return text;
 }
 
 bool looks_like_path(const std::string& s) {
@@ -161,16 +170,18 @@ void add_model_options(CLI::App* app, ModelOptions& o, bool required) {
   app->add_option("--mlp", o.mlp, "gelu or swiglu")->group(g);
   auto toggle = [&](const std::string& on, const std::string& off, std::optional<bool>& into,
                     const std::string& help) {
-    app->add_flag_callback(
-           on, [&into] { into = true; }, help)
-        ->group(g);
+    // Both spellings together are a contradiction, not "the last one wins".
+    auto* yes = app->add_flag_callback(
+                       on, [&into] { into = true; }, help + " (default)")
+                    ->group(g);
     app->add_flag_callback(
            off, [&into] { into = false; }, "no " + help)
-        ->group(g);
+        ->group(g)
+        ->excludes(yes);
   };
-  toggle("--bias", "--no-bias", o.bias, "biases on linear layers (default on)");
-  toggle("--tied", "--untied", o.tied, "output head tied to the embedding (default on)");
-  toggle("--final-norm", "--no-final-norm", o.final_norm, "norm before the head (default on)");
+  toggle("--bias", "--no-bias", o.bias, "biases on linear layers");
+  toggle("--tied", "--untied", o.tied, "output head tied to the embedding");
+  toggle("--final-norm", "--no-final-norm", o.final_norm, "norm before the head");
   app->add_option("--experts", o.experts, "routed experts (mixture of experts)")->group(g);
   app->add_option("--experts-per-token", o.experts_per_token, "experts per token")->group(g);
   app->add_option("--expert-ffn", o.expert_ffn, "inner width of one expert")->group(g);
@@ -207,6 +218,10 @@ double bytes_per_second(const std::string& text, const char* field) {
   if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) t.resize(t.size() - 2);
   const double v = parse_bytes(t, field);
   if (!(v > 0)) throw InputError("invalid bandwidth", field, "must be positive");
+  // Bounded so that bytes / bandwidth stays finite and meaningful (1 kB/s .. 1 EB/s).
+  if (v < 1e3 || v > 1e18)
+    throw InputError("invalid bandwidth", field,
+                     fmt::format("must be between 1e3 and 1e18 bytes/s, got {}", text));
   return v;
 }
 
@@ -220,6 +235,10 @@ GpuSpec custom_gpu(const GpuOptions& o) {
   g.vendor            = "custom";
   const double tflops = parse_quantity(*o.peak_tflops, "--peak-tflops");
   if (!(tflops > 0)) throw InputError("invalid peak", "--peak-tflops", "must be positive");
+  // 1 MFLOP/s .. 1 ZFLOP/s per device: FLOPs / peak and peak x GPUs stay finite (B200: 2250).
+  if (tflops < 1e-6 || tflops > 1e9)
+    throw InputError("invalid peak", "--peak-tflops",
+                     fmt::format("must be between 1e-6 and 1e9 TFLOP/s, got {}", *o.peak_tflops));
   for (const char* dtype : {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"})
     g.peak_flops_per_s[dtype] = tflops * 1e12;
   if (o.memory) {
@@ -231,7 +250,8 @@ GpuSpec custom_gpu(const GpuOptions& o) {
   if (o.bandwidth) g.memory_bandwidth_bytes_per_s = bytes_per_second(*o.bandwidth, "--bandwidth");
   if (o.power) {
     const double w = parse_quantity(*o.power, "--gpu-power");
-    if (!(w > 0)) throw InputError("invalid power", "--gpu-power", "must be positive");
+    if (!(w > 0) || w > 1e7)
+      throw InputError("invalid power", "--gpu-power", "must be between 0 and 1e7 watts");
     g.board_power_watts = w;
   }
   if (o.intra_node)

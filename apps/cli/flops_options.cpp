@@ -19,7 +19,9 @@ std::int64_t positive(const std::optional<std::string>& v, const char* field) {
 std::optional<AttentionShape> shape_from_flags(const ModelOptions& m,
                                                const std::optional<std::string>& seq,
                                                std::vector<std::string>& notes) {
-  const bool any = m.layers || m.heads || m.head_dim || m.hidden || seq;
+  // --seq alone is not a request for the attention term: mfu --step-seconds needs it for the
+  // tokens of a step (B*T/S) with nothing but --params known about the model.
+  const bool any = m.layers || m.heads || m.head_dim || m.hidden;
   if (!any) {
     notes.push_back(
         "attention term omitted: give --layers --heads --head-dim --seq for PaLM's "
@@ -93,11 +95,12 @@ Peak resolve_peak(const GpuSpec& gpu, const std::optional<std::string>& precisio
 }
 
 double parse_mfu(const std::string& text) {
-  // parse_quantity rejects negatives; zero and values above 1 are rejected here.
+  // parse_quantity rejects negatives; below 1e-6 (absurd times, as the library checks) and
+  // above 1 are rejected here.
   const double v = parse_quantity(text, "--mfu");
-  if (!(v > 0 && v <= 1))
+  if (!(v >= kMinMfu && v <= 1))
     throw InputError("invalid MFU", "--mfu",
-                     "must be a fraction in (0, 1], e.g. 0.4 for 40%, got " + text);
+                     "must be a fraction in [1e-6, 1], e.g. 0.4 for 40%, got " + text);
   return v;
 }
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "common.hpp"
@@ -18,10 +20,53 @@ int fail(const std::string& message, bool json, int code) {
   return code;
 }
 
-// One-line form of a CLI11 error: "invalid option (--gpus): ...".
-std::string describe(const CLI::Error& e) {
+// One-line form of a CLI11 error, naming the argument it is about where the message says:
+// "unknown argument (--seq): sizeup params does not take --seq; see sizeup params --help".
+std::string describe(const CLI::Error& e, const CLI::App& app, const std::string& first_arg) {
   std::string msg = e.what();
   if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+  std::string command = "sizeup";
+  for (const auto* sub : app.get_subcommands()) command += " " + sub->get_name();
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::ExtrasError)) {
+    // "The following arguments were not expected: 1.5 --seq" (CLI11 lists them last first):
+    // name the first option typed if one is listed, else a stray value (e.g. a second MODEL).
+    std::vector<std::string> words;
+    std::string rest = msg.substr(msg.find(':') == std::string::npos ? 0 : msg.find(':') + 1);
+    for (std::size_t i = 0; i < rest.size();) {
+      const std::size_t j = rest.find(' ', i);
+      if (j != i) words.push_back(rest.substr(i, j == std::string::npos ? j : j - i));
+      if (j == std::string::npos) break;
+      i = j + 1;
+    }
+    std::string word = words.empty() ? std::string("arguments") : words.back();
+    for (const auto& w : words)
+      if (w.rfind("--", 0) == 0) word = w;
+    if (word.rfind("--", 0) == 0)
+      return fmt::format("unknown option ({}): {} does not take {}; see {} --help", word, command,
+                         word, command);
+    return fmt::format(
+        "unexpected argument ({}): {} takes no further positional argument; see "
+        "{} --help",
+        word, command, command);
+  }
+  if (msg == "A subcommand is required") {
+    std::string names;
+    for (const auto* sub : app.get_subcommands({}))
+      if (!sub->get_group().empty())  // hidden commands stay unlisted
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+    if (first_arg.empty() || first_arg.front() == '-')
+      return fmt::format("missing command (COMMAND): give one of {}", names);
+    return fmt::format("unknown command ({}): not one of {}", first_arg, names);
+  }
+  // Messages such as "--hidden: At Most 1 required but received 2" or "--bias excludes --no-bias".
+  if (msg.rfind("--", 0) == 0) {
+    const std::size_t end = msg.find_first_of(": ");
+    const std::string opt = msg.substr(0, end);
+    std::string why       = end == std::string::npos ? msg : msg.substr(end);
+    while (!why.empty() && (why.front() == ':' || why.front() == ' ')) why.erase(0, 1);
+    if (why.rfind("At Most 1 required", 0) == 0) why = "given more than once";
+    return fmt::format("invalid command line ({}): {}", opt, why.empty() ? msg : why);
+  }
   return "invalid command line (arguments): " + msg;
 }
 
@@ -68,7 +113,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fail(describe(e), json_requested, 2);
+    return fail(describe(e, app, argc > 1 ? argv[1] : ""), json_requested, 2);
   }
   try {
     for (auto& [sub, action] : actions) {

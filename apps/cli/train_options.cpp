@@ -97,7 +97,7 @@ TrainInput train_input(const TrainCliOptions& o, const ModelSpec& m, const GpuSp
       int_option(o.micro_batch ? o.micro_batch : o.batch, o.batch ? "--batch" : "--micro-batch", 1);
   const std::int64_t dflt_seq = m.n_ctx > 0 ? std::min<std::int64_t>(2048, m.n_ctx) : 2048;
   if (!o.seq) notes.push_back(fmt::format("sequence length {} (default)", dflt_seq));
-  in.workload.seq_len   = int_option(o.seq, "--seq", dflt_seq, 1, 100000000);
+  in.workload.seq_len   = int_option(o.seq, "--seq", dflt_seq, 1, 10000000);
   auto& p               = in.plan;
   p.tp                  = int_option(o.tp, "--tp", 1);
   p.pp                  = int_option(o.pp, "--pp", 1);

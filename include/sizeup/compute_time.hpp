@@ -21,6 +21,9 @@
 
 namespace sizeup {
 
+// Smallest MFU accepted anywhere (--mfu, --achieved-flops / peak): below it times are absurd.
+inline constexpr double kMinMfu = 1e-6;
+
 // 1 PFLOP-day = 10^15 FLOP/s x 86,400 s (Brown et al. 2020 and the seed slides).
 inline constexpr double kSecondsPerDay    = 86400.0;                // 24 x 3600
 inline constexpr double kFlopsPerPflopDay = 1e15 * kSecondsPerDay;  // 8.64e19 FLOPs
@@ -79,6 +82,8 @@ struct MfuInput {
   double tokens_per_second  = 0;  // whole cluster
   std::int64_t gpus         = 1;
   FlopRate peak_flops_per_s = 0;  // one GPU
+  // Option an implausible rate is blamed on (--step-seconds when the rate came from a step time).
+  const char* throughput_field = "--tokens-per-second";
 };
 
 // Rows: tokens_per_second, model_flops_per_token, hardware_flops_per_token,

@@ -109,7 +109,7 @@ class TimeTest(unittest.TestCase):
         self.assertError(base + ["--precision", "fp4"], "--precision")
         self.assertError(["time", "--params", "70B", "--tokens", "15T", "--gpu", "v100-32gb"], "--precision")
         self.assertError(base + ["--pue", "0.5"], "--pue")
-        self.assertError(["time", "--params", "1e300", "--tokens", "1e300", "--gpu", "h100-sxm"], "total_flops")
+        self.assertError(["time", "--params", "1e300", "--tokens", "1e300", "--gpu", "h100-sxm"], "--params")
 
     def test_explain_has_formula_and_source(self):
         p = subprocess.run([BIN, "time", "--params", "70B", "--tokens", "15T", "--gpu", "h100-sxm",

@@ -62,13 +62,13 @@ TEST(hf_config_test, heads_must_divide_hidden_size) {
 TEST(hf_config_test, kv_heads_must_divide_heads) {
   EXPECT_EQ(error_of(R"({"model_type":"llama","vocab_size":10,"hidden_size":96,
     "intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":12,"num_key_value_heads":5})"),
-            "invalid model (n_head_kv): 5 does not divide attention heads 12");
+            "invalid model (num_key_value_heads): 5 does not divide attention heads 12");
 }
 
 TEST(hf_config_test, zero_or_negative_sizes_are_errors) {
   EXPECT_EQ(error_of(R"({"model_type":"llama","vocab_size":0,"hidden_size":64,
     "intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":2})"),
-            "invalid model (n_vocab): must be positive, got 0");
+            "invalid model (vocab_size): must be positive, got 0");
   EXPECT_EQ(error_of(R"({"model_type":"llama","vocab_size":10,"hidden_size":64,
     "intermediate_size":8,"num_hidden_layers":-2,"num_attention_heads":2})"),
             "invalid model (num_hidden_layers): must be between 1 and 100000, got -2");
@@ -79,7 +79,7 @@ TEST(hf_config_test, experts_per_token_above_experts_is_an_error) {
       error_of(R"({"model_type":"mixtral","vocab_size":10,"hidden_size":64,
     "intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":2,
     "num_local_experts":4,"num_experts_per_tok":5})"),
-      "invalid model (n_expert_used): experts per token (5) exceeds the number of experts (4)");
+      "invalid model (num_experts_per_tok): experts per token (5) exceeds the number of experts (4)");
 }
 
 TEST(hf_config_test, wrong_types_name_the_field) {

@@ -126,7 +126,7 @@ TEST(time_test, bad_inputs_name_their_options) {
   EXPECT_EQ(field_of(in), "--mfu");
   in        = seed_question();
   in.params = 1e300;  // 6 * 1e300 * 15e12 overflows: reported, never printed as inf
-  EXPECT_EQ(field_of(in), "total_flops");
+  EXPECT_EQ(field_of(in), "--params");
 }
 
 TEST(time_test, flops_per_token_rows) {
