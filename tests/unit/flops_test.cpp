@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "sizeup/catalog.hpp"
@@ -240,7 +241,11 @@ TEST(flops_test, bert_encoder_only_has_pooler_and_no_head) {
 }
 
 TEST(flops_test, huge_inputs_stay_finite) {
-  const auto r = flops(seed_example(), seq_batch(1'000'000, 1'000'000'000));
+  // RoPE instead of the 1,024 learned positions, so that T may exceed 1,024; a lookup costs no
+  // FLOPs, so the per-token counts are the seed model's.
+  ModelSpec m  = seed_example();
+  m.positions  = PositionKind::rope;
+  const auto r = flops(m, seq_batch(1'000'000, 1'000'000'000));
   // Per token: 807,043,072 - 100,663,296 + 2 * (2 * 16 * 64 * 1e6) * 24
   //   = 706,379,776 + 98,304,000,000 = 99,010,379,776.
   EXPECT_EQ(r.forward_per_token_total, 99'010'379'776.0);
@@ -252,12 +257,24 @@ TEST(flops_test, huge_inputs_stay_finite) {
 
 TEST(flops_test, every_catalog_model_is_covered) {
   for (const auto& e : model_catalog()) {
-    const auto r = flops(model_from_catalog(e), seq_batch(2048, 1));
+    const ModelSpec m = model_from_catalog(e);
+    const auto r      = flops(m, seq_batch(std::min<std::int64_t>(2048, m.n_ctx), 1));
     EXPECT_GT(r.forward_per_token_total, 0) << e.name;
     double sum = 0;
     for (const auto& x : r.forward_per_token.rows) sum += x.value;
     EXPECT_DOUBLE_EQ(sum, r.forward_per_token_total) << e.name;
     EXPECT_DOUBLE_EQ(r.training_per_token, 3 * r.forward_per_token_total) << e.name;
+  }
+}
+
+TEST(flops_test, sequence_beyond_learned_positions_is_an_error) {
+  EXPECT_NO_THROW(flops(seed_example(), seq_batch(1024, 1)));
+  try {
+    flops(seed_example(), seq_batch(1025, 1));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("(--seq)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("1024 learned positions"), std::string::npos);
   }
 }
 

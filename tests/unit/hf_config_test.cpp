@@ -75,11 +75,11 @@ TEST(hf_config_test, zero_or_negative_sizes_are_errors) {
 }
 
 TEST(hf_config_test, experts_per_token_above_experts_is_an_error) {
-  EXPECT_EQ(
-      error_of(R"({"model_type":"mixtral","vocab_size":10,"hidden_size":64,
+  EXPECT_EQ(error_of(R"({"model_type":"mixtral","vocab_size":10,"hidden_size":64,
     "intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":2,
     "num_local_experts":4,"num_experts_per_tok":5})"),
-      "invalid model (num_experts_per_tok): experts per token (5) exceeds the number of experts (4)");
+            "invalid model (num_experts_per_tok): experts per token (5) exceeds the number of "
+            "experts (4)");
 }
 
 TEST(hf_config_test, wrong_types_name_the_field) {
