@@ -144,6 +144,9 @@ TrainInput train_input(const TrainCliOptions& o, const ModelSpec& m, const GpuSp
         cur += c;
       }
     }
+    if (in.finetune.lora_targets.empty())
+      throw InputError("no LoRA targets", "--lora-targets",
+                       "give module names such as q_proj,v_proj, or all-linear");
   }
   if ((o.lora_rank || o.lora_targets) && in.finetune.mode != Finetune::lora &&
       in.finetune.mode != Finetune::qlora)

@@ -101,6 +101,7 @@ ERRORS = [
     (["infer", M, "--tp", "3"], "--tp"),
     (["activations", "gpt2", "--tp", "5"], "--tp"),  # 12 heads over 5 ranks
     (["flops", "gpt2", "--seq", "1025"], "--seq"),  # beyond 1,024 learned positions
+    (["train", M, "--finetune", "lora", "--lora-targets", ","], "--lora-targets"),
     (["infer", "gpt2", "--context", "4096"], "--context"),
     (["infer", M, "--gpus", "8", "--tp", "3"], "--gpus"),
     (["mfu", M, "--tokens-per-second", "1", "--step-seconds", "1", *G], "--step-seconds"),
