@@ -132,7 +132,8 @@ struct StageParams {
   U matmul_elems     = 0;              // for the fp8 weight cache
   U layer_elems      = 0;              // largest layer on the rank (ZeRO-3 gather buffers)
   std::vector<TrainableTensor> train;  // for the optimizer
-  I dense_layers = 0, moe_layers = 0;
+  I dense_layers = 0, moe_layers = 0;  // layers that save activations for backward
+  bool embedding_saves = true;         // false when frozen layers sit above the embedding
 };
 
 StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r, bool first,
@@ -196,7 +197,10 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
     }
   }
   sp.layer_elems = std::max(dense_layer, m.is_moe() ? moe_layer : 0);
-  for (I i = r.lo; i < std::min(r.hi, m.n_layer); ++i)
+  // Freeze: below the first trained layer no tensor requires a gradient, so autograd saves
+  // nothing there (embeddings are frozen too).
+  sp.embedding_saves = frozen_k == 0;
+  for (I i = std::max(r.lo, frozen_k); i < std::min(r.hi, m.n_layer); ++i)
     (m.is_moe_layer(i) ? sp.moe_layers : sp.dense_layers)++;
   if (r.hi > m.n_layer) sp.dense_layers += r.hi - std::max(r.lo, m.n_layer);
   return sp;
@@ -447,8 +451,8 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
                               mul(static_cast<U>(sp.moe_layers), act.moe_layer_bytes));
     // Outside-layer tensors: embedding side on the first stage, head side on the last; the
     // recompute peak (one layer live while recomputed) once on every stage.
-    const U first_outside = act.embedding_bytes, last_outside = act.head_bytes,
-            recompute_peak = act.recompute_peak_bytes;
+    const U first_outside = sp.embedding_saves ? act.embedding_bytes : 0,
+            last_outside = act.head_bytes, recompute_peak = act.recompute_peak_bytes;
     const U act_here =
         add(static_cast<U>(std::ceil(static_cast<double>(layer_act) * flight)),
             first ? static_cast<U>(std::ceil(static_cast<double>(first_outside) * flight)) : 0);

@@ -175,6 +175,19 @@ TEST(train_memory_test, freeze_offload_qlora) {
   EXPECT_EQ(v(r, "optimizer_bytes"), 8ull * 8388608 + 128 * 4);  // 128 adapter tensors
 }
 
+TEST(train_memory_test, frozen_layers_save_no_activations) {
+  TrainInput in             = base();
+  in.finetune.mode          = Finetune::freeze;
+  in.finetune.frozen_layers = 12;
+  ActivationReport act;
+  act.layer_bytes     = 1000;
+  act.embedding_bytes = 77;  // not saved: nothing below layer 12 needs a gradient
+  const auto r        = train_memory(llama7b(), in, act);
+  EXPECT_EQ(v(r, "activations_bytes"), 20u * 1000);  // layers 12..31 of 32
+  in.finetune.frozen_layers = 0;                     // embeddings frozen, every layer trains
+  EXPECT_EQ(v(train_memory(llama7b(), in, act), "activations_bytes"), 32u * 1000 + 77);
+}
+
 TEST(train_memory_test, fits_against_gpu_memory) {
   TrainInput in       = base();
   in.gpu_memory_bytes = 85899345920;
