@@ -296,6 +296,14 @@ void validate_plan(const ModelSpec& m, const TrainInput& in) {
   if (p.sequence_parallel)
     require(w.seq_len % (p.tp * p.cp) == 0, "indivisible layout", "--sequence-parallel",
             fmt::format("tp·cp = {} must divide sequence length {}", p.tp * p.cp, w.seq_len));
+  if (p.fsdp == FsdpMode::hybrid) {
+    // Hybrid sharding (PyTorch FSDP HYBRID_SHARD): shard within a node, replicate across.
+    const I group = std::clamp<I>(in.gpus_per_node / std::max<I>(1, p.tp * p.cp), 1, p.dp);
+    require(p.dp % group == 0, "indivisible layout", "--gpus-per-node",
+            fmt::format("hybrid sharding groups of {} data-parallel ranks per node must divide "
+                        "dp {}",
+                        group, p.dp));
+  }
   if (m.positions == PositionKind::learned)
     require(w.seq_len <= m.n_ctx, "sequence too long", "--seq",
             fmt::format("{} exceeds the model's {} learned positions", w.seq_len, m.n_ctx));

@@ -101,6 +101,7 @@ ERRORS = [
     (["infer", M, "--tp", "3"], "--tp"),
     (["activations", "gpt2", "--tp", "5"], "--tp"),  # 12 heads over 5 ranks
     (["flops", "gpt2", "--seq", "1025"], "--seq"),  # beyond 1,024 learned positions
+    (["train", M, "--gpus", "12", "--fsdp", "hybrid", "--gpus-per-node", "8"], "--gpus-per-node"),
     (["train", M, "--finetune", "lora", "--lora-targets", ","], "--lora-targets"),
     (["infer", "gpt2", "--context", "4096"], "--context"),
     (["infer", M, "--gpus", "8", "--tp", "3"], "--gpus"),
