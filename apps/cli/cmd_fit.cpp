@@ -64,13 +64,25 @@ Output fit_output(const FitCmd& o) {
         in.zero = 0;
         break;
       case FsdpMode::hybrid:
-        throw InputError("unsupported option", "--fsdp",
-                         "fit shards over all --gpus; for hybrid (sharded within a node) give "
-                         "--zero 3 with --gpus set to the GPUs of one node");
+        in.zero = 3;  // every node holds a whole replica, fully sharded over its GPUs
+        break;
     }
   }
   if (o.dtype) in.infer_weight_bits = serving_bits(*o.dtype);
   std::vector<std::string> notes;
+  if (o.train.fsdp && parse_fsdp(*o.train.fsdp) == FsdpMode::hybrid) {
+    const std::int64_t node = o.train.gpu.gpus_per_node
+                                  ? parse_count(*o.train.gpu.gpus_per_node, "--gpus-per-node")
+                                  : gpu.gpus_per_node;
+    if (node < 1) throw InputError("invalid node size", "--gpus-per-node", "must be positive");
+    if (node < in.gpus) {
+      notes.push_back(fmt::format(
+          "hybrid sharding: each node of {} GPUs holds a whole replica (ZeRO-3 within the node), "
+          "so the largest model is the one that fits on {} GPUs",
+          node, node));
+      in.gpus = node;
+    }
+  }
 
   Output out;
   auto& j               = out.json;

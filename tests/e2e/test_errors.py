@@ -89,7 +89,6 @@ ERRORS = [
     # contradictory options
     (["train", M, "--gpus", "8", "--zero", "3", "--fsdp", "full"], "--fsdp"),
     (["fit", "--gpus", "8", "--zero", "3", "--fsdp", "grad-op"], "--fsdp"),
-    (["fit", "--gpus", "8", "--fsdp", "hybrid"], "--fsdp"),
     (["train", M, "--gpus", "6", "--tp", "6"], "--tp"),  # 6 does not divide 32 heads
     (["train", M, "--gpus", "10", "--pp", "5"], "--pp"),  # 5 does not divide 32 layers
     (["train", "mixtral-8x7b-v0.1", "--gpus", "12", "--ep", "3"], "--ep"),  # 8 experts

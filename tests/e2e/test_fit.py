@@ -22,6 +22,14 @@ class FitTest(unittest.TestCase):
         # Default mixed precision keeps fp32 gradients: 18 bytes/param.
         self.assertEqual(run_json("fit", "--gpus", 8)["max_params"], 8 * GIB80 // 18)
 
+    def test_hybrid_sharding_fits_what_one_node_fits(self):
+        # HYBRID_SHARD: each node holds a replica sharded over its 8 GPUs, so 64 GPUs fit what
+        # 8 fit with ZeRO-3: 8 x 80 GiB / 16 B (fp32 AdamW) = 42,949,672,960.
+        j = run_json("fit", "--gpu", "h100-sxm", "--gpus", "64", "--fsdp", "hybrid",
+                     "--precision", "fp32")
+        self.assertEqual(j["max_params"], 42949672960)
+        self.assertTrue(any("hybrid" in n for n in j["notes"]))
+
     def test_zero_stages_and_serving(self):
         self.assertEqual(run_json("fit", "--gpus", 8, "--zero", 0)["max_params"], GIB80 // 18)
         self.assertEqual(run_json("fit", "--gpus", 8, "--zero", 2)["max_params"], GIB80 // 4)
