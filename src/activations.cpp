@@ -349,7 +349,7 @@ Breakdown<ByteCount> outside_rows(const Ctx& c, const ModelSpec& m, const Activa
 
 }  // namespace
 
-ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in) {
+static ActivationReport build_report(const ModelSpec& m, const ActivationInput& in) {
   validate(m);
   check_input(in);
   // Megatron splits whole heads across ranks (Shoeybi et al. 2019, Sec. 3); a split of 12 heads
@@ -429,6 +429,17 @@ ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in
         kOverflowField);
   rep.total_bytes = checked_add(total, rep.outside_bytes, kOverflowField);
   return rep;
+}
+
+// A 64-bit overflow is raised against --batch; the larger of batch and sequence drives it.
+ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in) {
+  try {
+    return build_report(m, in);
+  } catch (const InputError& e) {
+    const bool overflow = e.field() == kOverflowField && e.reason() == "overflows 64 bits";
+    if (!overflow || in.seq_len <= in.micro_batch) throw;
+    throw InputError(e.subject(), "--seq", e.reason());
+  }
 }
 
 }  // namespace sizeup

@@ -89,9 +89,10 @@ class ActivationsCli(unittest.TestCase):
         assert_input_error(self, base + ["--attention", "sdpa"], "--attention")
         assert_input_error(self, base + ["--dropout", "1"], "--dropout")
         assert_input_error(self, base + ["--tp", "0"], "--tp")
-        # b * a * s^2 * p = 1e6 * 4 * 1e18 * 2 bytes does not fit in 64 bits.
+        # b * a * s^2 * p = 1e6 * 4 * 1e18 * 2 bytes does not fit in 64 bits; the larger of
+        # the two workload sizes is named.
         assert_input_error(self, base + ["--batch", "1e6", "--seq", "1e9", "--attention",
-                                         "eager"], "--batch")
+                                         "eager"], "--seq")
 
 
 if __name__ == "__main__":

@@ -299,6 +299,14 @@ TEST(activations_test, overflowing_scores_are_an_input_error) {
     activation_memory(llama(), in);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
+    EXPECT_EQ(e.field(), "--seq");  // the larger of the two workload sizes is named
+  }
+  in.micro_batch = 1000000000000;  // b = 1e12, s = 1e7: b * a * s^2 * p = 6.4e27 bytes
+  in.seq_len     = 10000000;
+  try {
+    activation_memory(llama(), in);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
     EXPECT_EQ(e.field(), "--batch");
   }
 }
