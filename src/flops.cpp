@@ -374,11 +374,7 @@ FlopsReport flops(const ModelSpec& m, const FlopsInput& in) {
   if (in.seq_len < 1) throw InputError("invalid workload", "--seq", "must be at least 1 token");
   if (in.batch < 1) throw InputError("invalid workload", "--batch", "must be at least 1 sequence");
   validate(m);
-  // A learned position table has no row beyond n_ctx (RoPE/ALiBi models may extrapolate).
-  if (m.positions == PositionKind::learned && m.n_ctx > 0 && in.seq_len > m.n_ctx)
-    throw InputError(
-        "sequence too long", "--seq",
-        fmt::format("{} exceeds the model's {} learned positions", in.seq_len, m.n_ctx));
+  check_sequence_length(m, in.seq_len, "--seq");
 
   FlopsReport r;
   Builder b{r, {}, {}};

@@ -304,9 +304,7 @@ void validate_plan(const ModelSpec& m, const TrainInput& in) {
                         "dp {}",
                         group, p.dp));
   }
-  if (m.positions == PositionKind::learned)
-    require(w.seq_len <= m.n_ctx, "sequence too long", "--seq",
-            fmt::format("{} exceeds the model's {} learned positions", w.seq_len, m.n_ctx));
+  check_sequence_length(m, w.seq_len, "--seq");
   const U gpus = mul(mul(static_cast<U>(p.dp), static_cast<U>(p.tp)),
                      mul(static_cast<U>(p.pp), static_cast<U>(p.cp)));
   if (in.gpus > 0)

@@ -94,6 +94,13 @@ void validate(const ModelSpec& m) {
   if (m.encoder_decoder) require_positive(m.n_layer_dec, "n_layer_dec");
 }
 
+void check_sequence_length(const ModelSpec& m, std::int64_t tokens, const std::string& field) {
+  if (m.positions == PositionKind::learned && tokens > m.n_ctx)
+    throw InputError("sequence too long", field,
+                     std::to_string(tokens) + " exceeds the model's " + std::to_string(m.n_ctx) +
+                         " learned positions");
+}
+
 const char* to_string(NormKind k) { return k == NormKind::layernorm ? "layernorm" : "rmsnorm"; }
 const char* to_string(MlpKind k) { return k == MlpKind::gated ? "gated" : "plain"; }
 const char* to_string(PositionKind k) {

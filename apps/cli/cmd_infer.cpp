@@ -94,9 +94,7 @@ Output infer_output(const InferOptions& o) {
   if (ctx_text) {
     const std::int64_t c = parse_count(*ctx_text, ctx_field);
     if (c < 1) throw InputError("invalid context", ctx_field, "must be at least 1 token");
-    if (m.positions == PositionKind::learned && m.n_ctx > 0 && c > m.n_ctx)
-      throw InputError("context too long", ctx_field,
-                       fmt::format("{} exceeds the model's {} learned positions", c, m.n_ctx));
+    check_sequence_length(m, c, ctx_field);
     in.context = c;
   } else {
     in.context = m.n_ctx > 0 ? m.n_ctx : 2048;

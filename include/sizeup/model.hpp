@@ -101,6 +101,10 @@ struct ModelSpec {
 // InputError naming the field on the first violation.
 void validate(const ModelSpec& m);
 
+// Throws InputError(field) when a model with a learned position table is given more tokens
+// per sequence than the table has rows (RoPE, ALiBi and relative positions may extrapolate).
+void check_sequence_length(const ModelSpec& m, std::int64_t tokens, const std::string& field);
+
 const char* to_string(NormKind k);
 const char* to_string(MlpKind k);
 const char* to_string(PositionKind k);
