@@ -49,7 +49,8 @@ Output fit_output(const FitCmd& o) {
       throw InputError("invalid choice", "--grad-dtype", "must be fp32 or bf16");
   }
   if (o.train.optimizer) in.optimizer = parse_optimizer(*o.train.optimizer);
-  in.zero = static_cast<int>(int_option(o.train.zero, "--zero", 3, 0, 3));
+  in.zero     = static_cast<int>(int_option(o.train.zero, "--zero", 3, 0, 3));
+  bool hybrid = false;
   if (o.train.fsdp) {  // FSDP's sharding strategies are ZeRO stages over the GPUs given
     if (o.train.zero)
       throw InputError("contradictory sharding", "--fsdp", "give --fsdp or --zero, not both");
@@ -65,16 +66,14 @@ Output fit_output(const FitCmd& o) {
         break;
       case FsdpMode::hybrid:
         in.zero = 3;  // every node holds a whole replica, fully sharded over its GPUs
+        hybrid  = true;
         break;
     }
   }
   if (o.dtype) in.infer_weight_bits = serving_bits(*o.dtype);
   std::vector<std::string> notes;
-  if (o.train.fsdp && parse_fsdp(*o.train.fsdp) == FsdpMode::hybrid) {
-    const std::int64_t node = o.train.gpu.gpus_per_node
-                                  ? parse_count(*o.train.gpu.gpus_per_node, "--gpus-per-node")
-                                  : gpu.gpus_per_node;
-    if (node < 1) throw InputError("invalid node size", "--gpus-per-node", "must be positive");
+  if (hybrid) {
+    const std::int64_t node = gpu.gpus_per_node;  // resolve_gpu applied --gpus-per-node
     if (node < in.gpus) {
       notes.push_back(fmt::format(
           "hybrid sharding: each node of {} GPUs holds a whole replica (ZeRO-3 within the node), "

@@ -154,8 +154,7 @@ TrainInput train_input(const TrainCliOptions& o, const ModelSpec& m, const GpuSp
                      "needs --finetune lora or qlora");
   if (o.frozen_layers && in.finetune.mode != Finetune::freeze)
     throw InputError("frozen layers without freeze", "--frozen-layers", "needs --finetune freeze");
-  in.gpus_per_node    = o.gpu.gpus_per_node ? int_option(o.gpu.gpus_per_node, "--gpus-per-node", 8)
-                                            : gpu.gpus_per_node;
+  in.gpus_per_node    = gpu.gpus_per_node;  // resolve_gpu applied --gpus-per-node
   in.gpu_memory_bytes = gpu.memory_bytes;
   if (o.overhead) {
     const double v = parse_bytes(*o.overhead, "--overhead");
