@@ -10,14 +10,14 @@
 namespace sizeup {
 
 FlopCount adapter_forward_flops_per_token(const ModelSpec& m,
-                                          const std::vector<LoraAdapter>& adapters,
-                                          std::int64_t rank) {
+                                          const std::vector<LoraAdapter>& adapters) {
   FlopCount total = 0;
   for (const auto& a : adapters) {
     // A stacked expert tensor holds E experts; a token passes through n_expert_used of them.
-    const double experts = a.experts > 1 ? static_cast<double>(m.n_expert_used) : 1.0;
-    total += 2.0 * static_cast<double>(rank) * static_cast<double>(a.in + a.out) *
-             static_cast<double>(a.count) * experts;
+    const FlopCount all = 2.0 * static_cast<double>(a.params);
+    total += a.experts > 1
+                 ? all * static_cast<double>(m.n_expert_used) / static_cast<double>(a.experts)
+                 : all;
   }
   return total;
 }

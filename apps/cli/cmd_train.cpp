@@ -74,12 +74,11 @@ Output train_output(const TrainCmd& o) {
   Breakdown<FlopCount> ft_flops;
   if (in.finetune.mode != Finetune::full) {
     FinetuneFlopsInput ff;
-    ff.mode           = in.finetune.mode;
-    ff.frozen_layers  = in.finetune.frozen_layers;
-    ff.head_trainable = !m.tied_head;
-    ff.adapter_forward_per_token =
-        adapter_forward_flops_per_token(m, r.adapters, in.finetune.lora_rank);
-    ft_flops              = finetune_flops_per_token(m, fr, ff);
+    ff.mode                      = in.finetune.mode;
+    ff.frozen_layers             = in.finetune.frozen_layers;
+    ff.head_trainable            = !m.tied_head;
+    ff.adapter_forward_per_token = adapter_forward_flops_per_token(m, r.adapters);
+    ft_flops                     = finetune_flops_per_token(m, fr, ff);
     const double tokens   = static_cast<double>(global) * static_cast<double>(in.workload.seq_len);
     fr.training_per_token = ft_flops.find("training")->value;
     fr.training_per_step  = fr.training_per_token * tokens;

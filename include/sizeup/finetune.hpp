@@ -49,10 +49,10 @@ std::vector<LoraAdapter> lora_adapters(const ModelSpec& m, const std::vector<std
 // ceil(n/2) + ceil(n/64) + 4·ceil(ceil(n/64)/256).
 ByteCount nf4_bytes(ParamCount n);
 
-// Forward FLOPs per token of the adapters: 2·r·(in + out) per adapted matrix (x = A·x then
-// B·(A·x)), counting only the experts a token is routed to (n_expert_used of E).
+// Forward FLOPs per token of the adapters: 2 per adapter parameter, i.e. 2·r·(in + out) per
+// adapted matrix (A·x, then B·(A·x)), counting only the experts a token is routed to
+// (n_expert_used of E).
 FlopCount adapter_forward_flops_per_token(const ModelSpec& m,
-                                          const std::vector<LoraAdapter>& adapters,
-                                          std::int64_t rank);
+                                          const std::vector<LoraAdapter>& adapters);
 
 }  // namespace sizeup

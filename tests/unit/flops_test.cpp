@@ -319,7 +319,7 @@ TEST(finetune_flops_test, lora_skips_weight_gradients_and_adds_adapters) {
   const ModelSpec m   = test::seed_example();
   const auto adapters = lora_adapters(m, {"q_proj", "v_proj"}, 16);
   // Adapters on q and v: 2 · 16 · (1,024 + 1,024) per matrix, 2 matrices x 24 layers.
-  const FlopCount a = adapter_forward_flops_per_token(m, adapters, 16);
+  const FlopCount a = adapter_forward_flops_per_token(m, adapters);
   EXPECT_DOUBLE_EQ(a, 3145728.0);
   FinetuneFlopsInput in;
   in.mode                      = Finetune::lora;
