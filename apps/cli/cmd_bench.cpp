@@ -116,7 +116,7 @@ std::int64_t parse_size(const std::string& s) {
 CpuSpec cpu_from(const BenchOptions& o) {
   CpuSpec cpu = detect_cpu();
   if (o.cores) cpu.cores = parse_count(*o.cores, "--cores");
-  if (o.ghz) cpu.clock_ghz = parse_quantity(*o.ghz, "--ghz"), cpu.vector_isa += "";
+  if (o.ghz) cpu.clock_ghz = parse_quantity(*o.ghz, "--ghz");
   if (o.fma_units) cpu.fma_units = static_cast<int>(parse_count(*o.fma_units, "--fma-units"));
   if (o.vector_bits) {
     const auto bits = parse_count(*o.vector_bits, "--vector-bits");
