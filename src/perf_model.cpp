@@ -90,7 +90,12 @@ DeviceModel device_model(const GpuSpec& g, const std::string& dtype, const PerfC
 
 double gemm_shape_efficiency(const DeviceModel& d, double m, double n, double /*k*/) {
   if (m <= 0 || n <= 0) return 1.0;
-  const double tm = d.k.tile_m, tn = d.k.tile_n;
+  // cuBLAS picks narrower tiles for skinny products: a side shorter than the tile gets the
+  // next power of two (at least 16, the tensor-core fragment), as its heuristics do.
+  auto tile_for = [](double side, double tile) {
+    return std::min(tile, std::max(16.0, std::exp2(std::ceil(std::log2(side)))));
+  };
+  const double tm = tile_for(m, d.k.tile_m), tn = tile_for(n, d.k.tile_n);
   const double tile = (m * n) / (ceil_to(m, tm) * ceil_to(n, tn));
   double wave       = 1.0;
   if (d.sm_count > 0) {

@@ -69,7 +69,8 @@ struct DeviceModel {
 DeviceModel device_model(const GpuSpec& g, const std::string& dtype, const PerfConstants& k = {});
 
 // Fraction of kGemmPeakFraction·P reached by one m x n x k product: tile quantization
-// (m n / (ceil(m/tm) tm · ceil(n/tn) tn)) times wave quantization (tiles / (ceil(tiles/SMs) SMs)).
+// (m n / (ceil(m/tm) tm · ceil(n/tn) tn), a side shorter than its tile using the next power of
+// two, at least 16) times wave quantization (tiles / (ceil(tiles/SMs) SMs)).
 double gemm_shape_efficiency(const DeviceModel& d, double m, double n, double k);
 // Seconds of `count` m x n x k products: max(2mnk / (f·P·e_shape), bytes / (f_mem·W)) with
 // bytes = (mk + kn + mn) · elem_bytes (roofline).
