@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "sizeup/error.hpp"
 #include "sizeup/flops.hpp"

@@ -60,7 +60,17 @@ StepTimeReport predict(const ModelSpec& m, const RunSpec& r, const char* gpu) {
   const TrainInput in = input(r);
   StepOptions o;
   o.dp_overlap = r.dp_overlap;
-  return step_time(m, in, device_model(require_gpu(gpu), train_recipe(in).compute_dtype), o);
+  PerfConstants k;
+  auto env = [](const char* n, double& v) {
+    if (const char* e = std::getenv(n)) v = std::atof(e);
+  };
+  env("K_GEMM", k.gemm_peak_fraction);
+  env("K_MEM", k.memory_bw_fraction);
+  env("K_ATT", k.attention_peak_fraction);
+  env("K_LINK", k.link_fraction);
+  DeviceModel d = device_model(require_gpu(gpu), train_recipe(in).compute_dtype, k);
+  if (std::getenv("NO_WAVE")) d.sm_count = 0;
+  return step_time(m, in, d, o);
 }
 
 TEST(step_time, bubble_and_stage_rule) {
