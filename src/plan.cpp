@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -392,6 +393,70 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
   rep.plans   = best.v;
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
+}
+
+DaysAnswer fewest_gpus_within(const ModelSpec& m, PlanInput in, const DeviceModel& device,
+                              double tokens, double days, std::int64_t max_gpus) {
+  if (!(tokens > 0) || !std::isfinite(tokens))
+    throw InputError("invalid token count", "tokens", "must be a positive number");
+  if (!(days > 0) || !std::isfinite(days))
+    throw InputError("invalid duration", "days", "must be a positive number of days");
+  DaysAnswer a;
+  const I node = std::max<I>(1, in.base.gpus_per_node);
+  auto days_at = [&](I n, PlanReport& r) {
+    in.gpus = n;
+    r       = plan_search(m, in, device);
+    ++a.searches;
+    if (r.plans.empty()) return std::numeric_limits<double>::infinity();
+    return tokens / r.plans.front().tokens_per_second / 86400.0;
+  };
+  I lo = 0, hi = 0;  // lo: last count too slow (0: none), hi: first count fast enough
+  PlanReport r_hi;
+  for (I n = node; n <= max_gpus; n *= 2) {
+    PlanReport r;
+    if (days_at(n, r) <= days) {
+      hi   = n;
+      r_hi = std::move(r);
+      break;
+    }
+    lo = n;
+  }
+  if (hi == 0) return a;
+  // Bisection over whole nodes in (lo, hi].
+  I l = lo / node, h = hi / node;
+  while (h - l > 1) {
+    const I mid = (l + h) / 2;
+    PlanReport r;
+    if (days_at(mid * node, r) <= days) {
+      h    = mid;
+      r_hi = std::move(r);
+    } else {
+      l = mid;
+    }
+  }
+  a.found  = true;
+  a.gpus   = h * node;
+  a.report = std::move(r_hi);
+  a.days   = tokens / a.report.plans.front().tokens_per_second / 86400.0;
+  return a;
+}
+
+std::vector<SweepPoint> sweep_plans(const ModelSpec& m, const PlanInput& in,
+                                    const DeviceModel& device, const std::string& dimension,
+                                    const std::vector<std::int64_t>& values) {
+  if (dimension != "global_batch" && dimension != "seq_len")
+    throw InputError("invalid sweep", "sweep", "sweeps global_batch or seq_len");
+  std::vector<SweepPoint> out;
+  for (I v : values) {
+    if (v < 1) throw InputError("invalid sweep", "sweep", "values must be positive");
+    PlanInput p = in;
+    if (dimension == "global_batch")
+      p.base.workload.global_batch = v;
+    else
+      p.base.workload.seq_len = v;
+    out.push_back({v, plan_search(m, p, device)});
+  }
+  return out;
 }
 
 }  // namespace sizeup

@@ -82,6 +82,28 @@ struct PlanReport {
 
 PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceModel& device);
 
+// Fewest GPUs whose best layout trains `tokens` within `days`: GPU counts double from
+// gpus_per_node until one does, then a bisection over whole nodes between the last two
+// counts (throughput is taken to grow with the GPU count, which the doubling checks).
+struct DaysAnswer {
+  bool found        = false;
+  std::int64_t gpus = 0;  // the fewest found
+  double days       = 0;  // at that count
+  PlanReport report;      // the search at that count
+  int searches = 0;       // plan searches run
+};
+DaysAnswer fewest_gpus_within(const ModelSpec& m, PlanInput in, const DeviceModel& device,
+                              double tokens, double days, std::int64_t max_gpus = 1 << 20);
+
+// The best layout as one workload dimension changes ("global_batch" or "seq_len").
+struct SweepPoint {
+  std::int64_t value = 0;
+  PlanReport report;  // report.plans empty when nothing fits
+};
+std::vector<SweepPoint> sweep_plans(const ModelSpec& m, const PlanInput& in,
+                                    const DeviceModel& device, const std::string& dimension,
+                                    const std::vector<std::int64_t>& values);
+
 // The TrainInput of a candidate (to run `train` on it, or compare with it).
 TrainInput train_input_of(const PlanInput& in, const PlanCandidate& c);
 

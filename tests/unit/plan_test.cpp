@@ -140,3 +140,52 @@ TEST(plan, rejects_bad_input) {
 
 }  // namespace
 }  // namespace sizeup
+
+namespace sizeup {
+namespace {
+
+TEST(plan, fewest_gpus_within_days) {
+  const ModelSpec m = small_gpt();
+  PlanInput in;
+  in.base.workload.seq_len      = 512;
+  in.base.workload.global_batch = 64;
+  in.base.gpus_per_node         = 4;
+  in.threads                    = 1;
+  const DeviceModel dev         = device_model(require_gpu("a100-80gb"), "bf16");
+  // Tokens that 8 GPUs' best layout trains in exactly `days`: the answer is at most 8 GPUs,
+  // and one node fewer must be too slow.
+  in.gpus              = 8;
+  const PlanReport at8 = plan_search(m, in, dev);
+  const double tokens  = 1e9;
+  const double days8   = tokens / at8.plans.front().tokens_per_second / 86400.0;
+  const DaysAnswer a   = fewest_gpus_within(m, in, dev, tokens, days8 * 1.0000001);
+  ASSERT_TRUE(a.found);
+  EXPECT_LE(a.gpus, 8);
+  EXPECT_LE(a.days, days8 * 1.0000001);
+  if (a.gpus > 4) {
+    in.gpus              = a.gpus - 4;
+    const PlanReport few = plan_search(m, in, dev);
+    EXPECT_GT(tokens / few.plans.front().tokens_per_second / 86400.0, days8 * 1.0000001);
+  }
+  EXPECT_FALSE(fewest_gpus_within(m, in, dev, 1e30, 1e-9, 64).found);
+}
+
+TEST(plan, sweep_global_batch) {
+  const ModelSpec m = small_gpt();
+  PlanInput in;
+  in.gpus                       = 8;
+  in.base.workload.seq_len      = 512;
+  in.base.workload.global_batch = 8;
+  in.threads                    = 1;
+  const DeviceModel dev         = device_model(require_gpu("a100-80gb"), "bf16");
+  const auto pts                = sweep_plans(m, in, dev, "global_batch", {8, 64});
+  ASSERT_EQ(pts.size(), 2u);
+  // Eight times the batch takes longer per step but no less throughput.
+  EXPECT_GT(pts[1].report.plans.front().step_seconds, pts[0].report.plans.front().step_seconds);
+  EXPECT_GE(pts[1].report.plans.front().tokens_per_second,
+            pts[0].report.plans.front().tokens_per_second);
+  EXPECT_THROW(sweep_plans(m, in, dev, "layers", {1}), InputError);
+}
+
+}  // namespace
+}  // namespace sizeup
