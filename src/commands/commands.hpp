@@ -13,8 +13,8 @@ CommandSpec gpus_command();
 CommandSpec dtypes_command();
 CommandSpec plan_command();
 
-// The step-time model's options (plan.cpp), shared with commands that predict step time.
+// The step-time model's options (plan.cpp; read by step_device() in plan.hpp), shared with
+// commands that predict step time.
 std::vector<OptionSpec> step_model_options();
-DeviceModel plan_device(const Options& o, const GpuSpec& gpu, const std::string& dtype);
 
 }  // namespace sizeup::cmd
