@@ -334,7 +334,7 @@ Action register_train(CLI::App& root, GlobalOptions&) {
                "model FLOPs utilisation in (0, 1]; replaces the step-time model");
   const char* sg = "Step-time model";
   add_quantity(app, "--gemm-efficiency", o->gemm_efficiency,
-               "fraction of dense peak for large GEMMs (0.75)")
+               "fraction of dense peak for large GEMMs (0.73)")
       ->group(sg);
   add_quantity(app, "--memory-efficiency", o->memory_efficiency,
                "fraction of HBM bandwidth for memory-bound ops (0.6)")

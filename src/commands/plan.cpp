@@ -166,7 +166,7 @@ std::vector<OptionSpec> step_model_options() {
   using K       = OptionKind;
   const char* g = "Step-time model";
   return {
-      opt("gemm_efficiency", K::number, "fraction of dense peak for large GEMMs (default 0.75)", g),
+      opt("gemm_efficiency", K::number, "fraction of dense peak for large GEMMs (default 0.73)", g),
       opt("memory_efficiency", K::number, "fraction of HBM bandwidth, memory-bound ops (0.6)", g),
       opt("link_efficiency", K::number, "fraction of link bandwidth NCCL reaches (0.8)", g),
       opt("attention_efficiency", K::number, "fraction of 16-bit peak, fused attention (0.6)", g),
