@@ -575,7 +575,16 @@ std::vector<std::string> supported_families() {
 }
 
 ModelSpec model_from_config_text(std::string_view text, const std::string& name) {
-  json j = json::parse(text, nullptr, false);
+  // A config.json nests a few levels (text_config.rope_scaling...); deeper input is refused
+  // at once instead of building a tree of millions of empty arrays.
+  constexpr int kMaxDepth                   = 32;
+  const json::parser_callback_t depth_limit = [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxDepth)
+      throw InputError("malformed config", "config.json",
+                       "nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    return true;
+  };
+  json j = json::parse(text, depth_limit, false);
   if (j.is_discarded()) throw InputError("malformed config", "config.json", "not valid JSON");
   if (!j.is_object()) throw InputError("malformed config", "config.json", "must be a JSON object");
   std::string family = resolve_family(j);

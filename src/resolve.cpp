@@ -52,6 +52,12 @@ ModelSpec from_config(const std::string& text, std::string& label) {
   }
 }
 
+std::vector<std::string> catalog_names() {
+  std::vector<std::string> names;
+  for (const auto& e : model_catalog()) names.push_back(e.name);
+  return names;
+}
+
 bool looks_like_path(const std::string& s) {
   return s.find('/') != std::string::npos || s.find(".json") != std::string::npos || s == ".";
 }
@@ -288,7 +294,8 @@ ModelSpec resolve_model(const Options& o) {
   std::error_code ec;
   if (!looks_like_path(*name) && !std::filesystem::exists(*name, ec))
     throw InputError("model not found", "model",
-                     "'" + *name + "' is not in the catalog (see `sizeup models`) nor a file");
+                     "'" + *name + "' is not in the catalog (see `sizeup models`) nor a file" +
+                         did_you_mean(*name, catalog_names()));
   std::string label = *name;
   return from_config(read_config_file(*name), label);
 }
