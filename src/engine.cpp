@@ -18,6 +18,9 @@ const std::vector<CommandSpec>& commands() {
       cmd::params_command(),
       cmd::gpus_command(),
       cmd::dtypes_command(),
+      cmd::infer_command(),
+      cmd::train_command(),
+      cmd::fit_command(),
   };
   return all;
 }
