@@ -201,7 +201,9 @@ void decoder_layers(TableBuilder& b) {
 // Multi-token prediction (DeepSeek-V3 report, arXiv:2412.19437, Sec. 2.2; GLM-4.5): per
 // prediction depth, RMSNorms of the hidden state and of the next token's embedding (hnorm,
 // enorm), a projection {d, 2d} of their concatenation, one decoder layer (MoE when the model
-// is) and the norm before the shared head; embedding and head are the model's own.
+// is) and the norm before the head. The paper shares embedding and head with the main model;
+// the published checkpoints store a copy of each in the MTP layer (embed_tokens,
+// shared_head.head), and those copies are counted here, as stored.
 void mtp_layers(TableBuilder& b) {
   const auto& m = b.m();
   const I D = m.n_mtp_layers, d = m.n_embd;
@@ -217,6 +219,10 @@ void mtp_layers(TableBuilder& b) {
   else
     feed_forward(b, "mtp.*.mlp.", Component::mlp, m.n_ff, m.mlp_bias, D);
   b.norm("mtp.*.shared_head.norm", d, D, false);
+  b.add("mtp.*.embed_tokens.weight", "embed_tokens", Component::mtp, {m.n_vocab, d}, D, false,
+        Split::vocab);
+  b.add("mtp.*.shared_head.head.weight", "lm_head", Component::mtp, {m.n_vocab, d}, D, true,
+        Split::vocab, false, Proj::head);
   b.force_component(std::nullopt);
 }
 
