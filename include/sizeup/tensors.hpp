@@ -28,6 +28,9 @@ enum class Component {
   mtp,                 // multi-token-prediction layers (only when ModelSpec::count_mtp)
 };
 
+// Issue 8's name for it: a tensor's role (attention, MLP, expert, router, norm, embedding, head).
+using Role = Component;
+
 // How tensor parallelism splits a tensor (Megatron-LM, Shoeybi et al. 2019, Sec. 3).
 enum class Split { replicated, column, row, vocab, expert };
 
