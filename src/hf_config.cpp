@@ -580,6 +580,13 @@ Quantization read_quantization(const json& qc) {
   } else if (method == "fp8") {
     q.format = StoredQuant::fp8;
     q.bits   = 8;
+    if (auto b = qc.find("weight_block_size"); b != qc.end() && !b->is_null()) {
+      if (!b->is_array() || b->size() != 2 || !(*b)[0].is_number_integer() ||
+          !(*b)[1].is_number_integer() || (*b)[0].get<I>() <= 0 || (*b)[1].get<I>() <= 0)
+        throw InputError("invalid config", "weight_block_size", "must be two positive integers");
+      q.block_rows = (*b)[0].get<I>();
+      q.block_cols = (*b)[1].get<I>();
+    }
     read_patterns(q, qc, "modules_to_not_convert");
   } else if (method == "mxfp4") {
     q.format     = StoredQuant::mxfp4;
