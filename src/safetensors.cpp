@@ -236,4 +236,31 @@ CheckpointComparison compare_checkpoint(const CheckpointSummary& summary, const 
   return c;
 }
 
+nlohmann::json to_json(const CheckpointSummary& s) {
+  nlohmann::json j = {
+      {"source", s.source},   {"shards", s.shards},     {"header_bytes_read", s.header_bytes},
+      {"tensors", s.tensors}, {"elements", s.elements}, {"bytes", s.bytes},
+      {"gb", to_gb(s.bytes)}, {"gib", to_gib(s.bytes)}};
+  j["by_dtype"] = nlohmann::json::array();
+  for (const auto& [dtype, d] : s.by_dtype)
+    j["by_dtype"].push_back({{"dtype", dtype},
+                             {"bits", safetensors_dtype_bits(dtype)},
+                             {"tensors", d.tensors},
+                             {"elements", d.elements},
+                             {"bytes", d.bytes}});
+  return j;
+}
+
+nlohmann::json to_json(const CheckpointComparison& c) {
+  nlohmann::json j = {{"config_params", c.config_params},
+                      {"checkpoint_elements", c.checkpoint_elems},
+                      {"matches", c.matches}};
+  j["differences"] = nlohmann::json::array();
+  for (const auto& d : c.differences)
+    j["differences"].push_back({{"name", d.name},
+                                {"checkpoint_elements", d.checkpoint_elements},
+                                {"config_elements", d.config_elements}});
+  return j;
+}
+
 }  // namespace sizeup

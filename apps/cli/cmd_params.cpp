@@ -69,13 +69,69 @@ Output params_output(const ModelSpec& m) {
   return out;
 }
 
+std::string bytes_cell(ByteCount b) {
+  return fmt::format("{} ({:.3f} GB, {:.3f} GiB)", with_commas(b), to_gb(b), to_gib(b));
+}
+
+// The checkpoint as stored (safetensors headers), compared with the config's count when a
+// model is given.
+void add_checkpoint(Output& out, const CheckpointSummary& s, const ModelSpec* m) {
+  out.json["checkpoint"]                     = to_json(s);
+  std::vector<std::vector<std::string>> rows = {{"dtype", "tensors", "elements", "bytes"}};
+  for (const auto& [dtype, d] : s.by_dtype)
+    rows.push_back({dtype, with_commas(d.tensors), with_commas(d.elements), with_commas(d.bytes)});
+  rows.push_back({"total", with_commas(s.tensors), with_commas(s.elements), with_commas(s.bytes)});
+  std::string text =
+      fmt::format("\ncheckpoint {}: {} shard(s), {} header bytes read; weights as stored: {}\n\n",
+                  s.source, s.shards, with_commas(s.header_bytes), bytes_cell(s.bytes));
+  text += table(rows);
+  out.explain += explain_row(
+      "checkpoint weight bytes",
+      {"sum over tensors of elements x dtype bits / 8 (safetensors data_offsets)",
+       fmt::format("{} tensors in {} shard(s)", s.tensors, s.shards), "safetensors headers"},
+      bytes_cell(s.bytes));
+  if (m) {
+    const CheckpointComparison c         = compare_checkpoint(s, *m);
+    out.json["checkpoint"]["comparison"] = to_json(c);
+    text += c.matches ? fmt::format("\nconfig count {} = checkpoint elements: matches\n",
+                                    with_commas(c.config_params))
+                      : fmt::format("\nconfig count {} != checkpoint elements {}\n",
+                                    with_commas(c.config_params), with_commas(c.checkpoint_elems));
+    if (!c.differences.empty()) {
+      std::vector<std::vector<std::string>> d = {{"tensors", "checkpoint", "config"}};
+      for (const auto& x : c.differences)
+        d.push_back({x.name, with_commas(x.checkpoint_elements), with_commas(x.config_elements)});
+      text += table(d);
+    }
+  }
+  out.text += text;
+}
+
+Output checkpoint_output(const CheckpointSummary& s) {
+  Output out;
+  out.explain = "## Checkpoint " + s.source + "\n\n";
+  add_checkpoint(out, s, nullptr);
+  out.json["units"] = {{"gb", "10^9 bytes"}, {"gib", "2^30 bytes"}};
+  return out;
+}
+
 }  // namespace
 
 Action register_params(CLI::App& root, GlobalOptions&) {
   auto* app = root.add_subcommand("params", "exact parameter breakdown and weight memory");
   auto opts = std::make_shared<ModelOptions>();
   add_model_options(app, *opts);
-  return [opts] { return params_output(resolve_model(*opts)); };
+  auto from_checkpoint = std::make_shared<bool>(false);
+  app->add_flag("--from-checkpoint", *from_checkpoint,
+                "also read the safetensors headers (local, or HTTP ranges from the Hub) and "
+                "compare the stored tensors with the config's count");
+  return [opts, from_checkpoint] {
+    if (is_checkpoint_path(opts->model)) return checkpoint_output(resolve_checkpoint(*opts));
+    const ModelSpec m = resolve_model(*opts);
+    Output out        = params_output(m);
+    if (*from_checkpoint) add_checkpoint(out, resolve_checkpoint(*opts), &m);
+    return out;
+  };
 }
 
 }  // namespace sizeup::cli

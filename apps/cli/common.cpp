@@ -10,6 +10,7 @@
 #include "sizeup/catalog.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/hf_config.hpp"
+#include "sizeup/hub.hpp"
 #include "sizeup/quantity.hpp"
 
 namespace sizeup::cli {
@@ -155,7 +156,8 @@ bool ModelOptions::any_shape_flag() const {
 
 void add_model_options(CLI::App* app, ModelOptions& o, bool required) {
   app->add_option("MODEL", o.model,
-                  "catalog name, HF id, config.json path or directory (or use shape flags)");
+                  "catalog name, Hub id (org/name[@revision]), config.json path or directory "
+                  "(or use shape flags)");
   auto g = "Hypothetical model";
   app->add_option("--layers", o.layers, "transformer layers")->group(g);
   app->add_option("--hidden", o.hidden, "hidden size d_model")->group(g);
@@ -197,12 +199,58 @@ ModelSpec resolve_model(const ModelOptions& o) {
     throw InputError("contradictory model", "MODEL", "give either MODEL or shape flags, not both");
   if (const CatalogEntry* e = find_model(o.model)) return model_from_catalog(*e);
   std::error_code ec;
-  if (!looks_like_path(o.model) && !std::filesystem::exists(o.model, ec)) {
+  const bool on_disk = std::filesystem::exists(o.model, ec);
+  if (!on_disk) {
+    if (const auto id = hub::parse_repo_id(o.model)) {  // a Hub id: the cache, else a download
+      hub::Hub h(hub::settings_from_environment(), hub::curl_fetcher());
+      return model_from_config_text(hub::hub_config_text(h, *id), o.model);
+    }
+  }
+  if (is_checkpoint_path(o.model))
+    throw InputError("not a config", "MODEL",
+                     "'" + o.model +
+                         "' is a checkpoint: `sizeup params` reads its header; other commands "
+                         "need a config.json, its directory or a Hub id");
+  if (!looks_like_path(o.model) && !on_disk) {
     throw InputError("model not found", "MODEL",
                      "'" + o.model + "' is not in the catalog (see `sizeup models`) nor a file");
   }
   std::string name = o.model;
   return model_from_config_text(read_config_file(o.model), name);
+}
+
+bool is_checkpoint_path(const std::string& model) {
+  auto ends_with = [&](std::string_view tail) {
+    return model.size() >= tail.size() &&
+           model.compare(model.size() - tail.size(), tail.size(), tail.data(), tail.size()) == 0;
+  };
+  return ends_with(".safetensors") || ends_with("model.safetensors.index.json");
+}
+
+CheckpointSummary resolve_checkpoint(const ModelOptions& o) {
+  if (o.model.empty())
+    throw InputError("missing checkpoint", "MODEL",
+                     "--from-checkpoint needs MODEL: a Hub id, a catalog name, a directory or a "
+                     ".safetensors file");
+  std::error_code ec;
+  if (std::filesystem::exists(o.model, ec)) {
+    // A config.json stands for the directory that holds it and its checkpoint.
+    const std::filesystem::path p(o.model);
+    if (!std::filesystem::is_directory(p, ec) && !is_checkpoint_path(o.model))
+      return hub::local_checkpoint(p.parent_path().empty() ? "." : p.parent_path().string());
+    return hub::local_checkpoint(o.model);
+  }
+  std::optional<hub::RepoId> id;
+  if (const CatalogEntry* e = find_model(o.model)) {
+    id = hub::parse_repo_id(e->hf_id);
+  } else {
+    id = hub::parse_repo_id(o.model);
+  }
+  if (!id)
+    throw InputError("checkpoint not found", "MODEL",
+                     "'" + o.model + "' is neither a file, a directory nor a Hub id");
+  hub::Hub h(hub::settings_from_environment(), hub::curl_fetcher());
+  return hub::hub_checkpoint(h, *id);
 }
 
 namespace {

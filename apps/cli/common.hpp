@@ -11,6 +11,7 @@
 #include "sizeup/breakdown.hpp"
 #include "sizeup/hardware.hpp"
 #include "sizeup/model.hpp"
+#include "sizeup/safetensors.hpp"
 
 namespace sizeup::cli {
 
@@ -39,6 +40,11 @@ struct ModelOptions {
 
 void add_model_options(CLI::App* app, ModelOptions& o, bool required = true);
 ModelSpec resolve_model(const ModelOptions& o);
+// MODEL names a .safetensors file or a model.safetensors.index.json.
+bool is_checkpoint_path(const std::string& model);
+// The safetensors headers of MODEL's checkpoint: a local file or directory (a config.json
+// stands for its directory), or the Hub repository of a Hub id or catalog entry.
+CheckpointSummary resolve_checkpoint(const ModelOptions& o);
 
 // Accelerator kind and count (cli-contract.md, "Common options"): a catalog name, or
 // `--gpu custom` described by --peak-tflops (dense, applies to every format), --gpu-memory

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,5 +97,10 @@ struct CheckpointComparison {
 };
 CheckpointComparison compare_checkpoint(const CheckpointSummary& summary, const ModelSpec& spec,
                                         std::size_t max_listed = 20);
+
+// JSON views (cli-contract.md, `params --from-checkpoint`): totals, "by_dtype" rows, and the
+// comparison with its "differences".
+nlohmann::json to_json(const CheckpointSummary& s);
+nlohmann::json to_json(const CheckpointComparison& c);
 
 }  // namespace sizeup
