@@ -12,6 +12,7 @@
 #include <random>
 #include <system_error>
 
+#include "sizeup/catalog.hpp"
 #include "sizeup/error.hpp"
 
 namespace sizeup::hub {
@@ -432,6 +433,33 @@ CheckpointSummary local_checkpoint(const std::string& path) {
   if (p.filename() == "model.safetensors.index.json")
     return checkpoint_in_directory(p.parent_path().empty() ? fs::path(".") : p.parent_path(), path);
   return summarize_checkpoint({header_from_file(p, path)}, path);
+}
+
+bool is_checkpoint_path(std::string_view model) {
+  auto ends_with = [&](std::string_view tail) {
+    return model.size() >= tail.size() && model.substr(model.size() - tail.size()) == tail;
+  };
+  return ends_with(".safetensors") || ends_with("model.safetensors.index.json");
+}
+
+CheckpointSummary resolve_checkpoint(const std::string& model) {
+  std::error_code ec;
+  if (fs::exists(model, ec)) {
+    const fs::path p(model);
+    if (!fs::is_directory(p, ec) && !is_checkpoint_path(model))  // a config.json
+      return local_checkpoint(p.parent_path().empty() ? "." : p.parent_path().string());
+    return local_checkpoint(model);
+  }
+  std::optional<RepoId> id;
+  if (const CatalogEntry* e = find_model(model)) {
+    id = parse_repo_id(e->hf_id);
+  } else {
+    id = parse_repo_id(model);
+  }
+  if (!id)
+    fail("checkpoint not found", "'" + model + "' is neither a file, a directory nor a Hub id");
+  Hub hub(settings_from_environment(), curl_fetcher());
+  return hub_checkpoint(hub, *id);
 }
 
 }  // namespace sizeup::hub

@@ -124,4 +124,13 @@ CheckpointSummary hub_checkpoint(Hub& hub, const RepoId& id);
 // shards) or model.safetensors. Reads headers only.
 CheckpointSummary local_checkpoint(const std::string& path);
 
+// MODEL names a checkpoint rather than a config: a .safetensors file or a
+// model.safetensors.index.json.
+bool is_checkpoint_path(std::string_view model);
+
+// The checkpoint of MODEL: an existing path (a file or directory; a config.json stands for the
+// directory holding it), else the Hub repository of a catalog entry (its hf_id) or of a Hub id
+// (settings from the environment, libcurl).
+CheckpointSummary resolve_checkpoint(const std::string& model);
+
 }  // namespace sizeup::hub

@@ -238,11 +238,11 @@ class HubTest(unittest.TestCase):
         with open(os.path.join(self.cache, "models--org--tiny-llama", "refs", "v1")) as f:
             self.assertEqual(f.read(), COMMIT_V1)
         line = self.error_line("params", "org/tiny-llama@nope")
-        self.assertIn("revision not found (model): org/tiny-llama has no revision 'nope'", line)
+        self.assertIn("revision not found (MODEL): org/tiny-llama has no revision 'nope'", line)
 
     def test_gated_repository_needs_the_token_and_sends_it(self):
         line = self.error_line("params", "gated/tiny-llama")
-        self.assertIn("gated repository (model): gated/tiny-llama needs a token (HTTP 401)", line)
+        self.assertIn("gated repository (MODEL): gated/tiny-llama needs a token (HTTP 401)", line)
         self.assertIn("set HF_TOKEN", line)
         line = self.error_line("params", "gated/tiny-llama", HF_TOKEN="hf_wrong")
         self.assertIn("HF_TOKEN has no access to gated/tiny-llama (HTTP 403)", line)
@@ -259,15 +259,15 @@ class HubTest(unittest.TestCase):
 
     def test_unknown_repository_and_missing_file(self):
         line = self.error_line("params", "nobody/no-such-model")
-        self.assertIn("repository not found (model): no repository nobody/no-such-model on "
+        self.assertIn("repository not found (MODEL): no repository nobody/no-such-model on "
                       + self.endpoint + " (HTTP 401)", line)
         line = self.error_line("params", "org/sharded@main", "--from-checkpoint",
                                HF_HUB_OFFLINE="1")
-        self.assertIn("offline and not cached (model)", line)
+        self.assertIn("offline and not cached (MODEL)", line)
 
     def test_offline_and_not_cached(self):
         line = self.error_line("params", "org/tiny-llama", HF_HUB_OFFLINE="1")
-        self.assertIn("offline and not cached (model): HF_HUB_OFFLINE is set and config.json of "
+        self.assertIn("offline and not cached (MODEL): HF_HUB_OFFLINE is set and config.json of "
                       "'org/tiny-llama' is not in the cache " + self.cache, line)
         self.assertEqual(HubHandler.requests, [])
 
@@ -282,14 +282,14 @@ class HubTest(unittest.TestCase):
         start = time.monotonic()
         line = self.error_line("params", "org/slow", HF_HUB_DOWNLOAD_TIMEOUT="1")
         self.assertLess(time.monotonic() - start, 4)
-        self.assertIn("network timeout (model): GET " + self.endpoint +
+        self.assertIn("network timeout (MODEL): GET " + self.endpoint +
                       "/org/slow/resolve/main/config.json", line)
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
         s.close()
         line = self.error_line("params", "org/tiny-llama", HF_ENDPOINT=closed)
-        self.assertIn("network failure (model): GET " + closed, line)
+        self.assertIn("network failure (MODEL): GET " + closed, line)
 
     def test_remote_checkpoint_headers_by_range_requests(self):
         j = self.ok_json("params", "org/tiny-llama", "--from-checkpoint")
