@@ -261,6 +261,11 @@ class HubTest(unittest.TestCase):
         line = self.error_line("params", "nobody/no-such-model")
         self.assertIn("repository not found (MODEL): no repository nobody/no-such-model on "
                       + self.endpoint + " (HTTP 401)", line)
+        # A catalog model's checkpoint is looked up under its HF id.
+        line = self.error_line("params", "llama-2-7b", "--from-checkpoint")
+        self.assertIn("repository not found (MODEL): no repository meta-llama/Llama-2-7b-hf", line)
+        self.assertEqual(HubHandler.requests[-1][0],
+                         "/meta-llama/Llama-2-7b-hf/resolve/main/model.safetensors.index.json")
         line = self.error_line("params", "org/sharded@main", "--from-checkpoint",
                                HF_HUB_OFFLINE="1")
         self.assertIn("offline and not cached (MODEL)", line)
