@@ -309,7 +309,11 @@ HttpResponse Hub::get(const RepoId& id, const std::string& filename, std::uint64
          fmt::format("HF_HUB_OFFLINE is set and {} of {} is not in the cache {}", filename,
                      describe(id), settings_.cache_dir.empty() ? "(none)" : settings_.cache_dir));
   HttpRequest req;
-  req.url = fmt::format("{}/{}/resolve/{}/{}", settings_.endpoint, id.repo, id.revision, filename);
+  // A revision such as refs/pr/1 is one path segment: its slashes are escaped, as
+  // huggingface_hub's quote(revision, safe="") does.
+  std::string revision;
+  for (char c : id.revision) revision += c == '/' ? std::string("%2F") : std::string(1, c);
+  req.url = fmt::format("{}/{}/resolve/{}/{}", settings_.endpoint, id.repo, revision, filename);
   if (!settings_.token.empty()) req.headers.push_back("Authorization: Bearer " + settings_.token);
   req.headers.push_back("User-Agent: sizeup/0.1");
   req.range_begin     = range_begin;

@@ -160,6 +160,11 @@ TEST(hub_test, downloads_sends_the_token_and_stores_in_the_cache) {
   EXPECT_EQ(hub.read_file({"org/name", "main"}, "config.json", 1000), R"({"model_type": "qwen2"})");
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].url, "http://hub.test/org/name/resolve/main/config.json");
+  // A pull-request revision is one path segment; refs/pr/3 is recorded under refs/.
+  EXPECT_EQ(hub.read_file({"org/name", "refs/pr/3"}, "config.json", 1000),
+            R"({"model_type": "qwen2"})");
+  EXPECT_EQ(seen.back().url, "http://hub.test/org/name/resolve/refs%2Fpr%2F3/config.json");
+  EXPECT_EQ(slurp(d.path() / "models--org--name" / "refs" / "refs" / "pr" / "3"), kCommit);
   EXPECT_NE(
       std::find(seen[0].headers.begin(), seen[0].headers.end(), "Authorization: Bearer hf_secret"),
       seen[0].headers.end());
