@@ -34,6 +34,7 @@ inline std::vector<std::pair<const char*, Register>> all_commands() {
       {"train", register_train},
       {"fit", register_fit},
       {"report", register_report},
+      {"serve", register_serve},
   };
 }
 
