@@ -1,6 +1,7 @@
 // sizeup-server: the HTTP API and the web page (`sizeup serve` starts it). Sockets, threads,
 // timeouts and logging are here; what a request means is in api.cpp.
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -91,6 +92,15 @@ int main(int argc, char** argv) {
                  req.path.c_str(), res.status, res.body.size());
   });
 
+  // cpp-httplib 0.11 listens with a backlog of 5 connections: a burst of clients arriving
+  // while the accept loop waits for a core overflows it and connections are reset. The
+  // socket is remembered as it is created and listen() is called again with the system's
+  // maximum, which Linux applies to a listening socket.
+  int listen_fd = -1;
+  svr.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    if (listen_fd < 0) listen_fd = sock;
+  });
   const int bound =
       port == 0 ? svr.bind_to_any_port(host) : (svr.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
@@ -99,6 +109,7 @@ int main(int argc, char** argv) {
                  host.c_str(), port);
     return 2;
   }
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
   std::fprintf(stderr, "sizeup serve: listening on http://%s:%d/\n", host.c_str(), bound);
   std::fflush(stderr);
   return svr.listen_after_bind() ? 0 : 1;
