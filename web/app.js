@@ -185,7 +185,10 @@ function renderTables(report) {
     const cap = t.createCaption();
     cap.textContent = s.title;
     const head = t.createTHead().insertRow();
-    for (const h of ["quantity", "value", ""]) {
+    const columns = s.columns && s.columns.length ? s.columns : ["quantity", "value"];
+    const ncells = Math.max(0, ...s.rows.map((r) => (r.cells || []).length));
+    for (let i = 0; i < 2 + ncells; ++i) {
+      const h = columns[i] || "";
       const th = document.createElement("th");
       th.scope = "col";
       th.textContent = h;
@@ -209,7 +212,7 @@ function renderTables(report) {
       td.textContent = row.display;
       td.dataset.value = JSON.stringify(row.value);
       tr.prepend(th);
-      tr.insertCell().textContent = (row.cells || []).join("  ");
+      for (let i = 0; i < ncells; ++i) tr.insertCell().textContent = (row.cells || [])[i] || "";
     }
     wrap.append(t);
     for (const n of s.notes || []) {

@@ -70,7 +70,10 @@ nlohmann::json report_rows(const Report& r) {
                       {"substituted", row.derivation.substituted},
                       {"source", row.derivation.source}});
     }
-    sections.push_back({{"title", s.title}, {"rows", std::move(rows)}, {"notes", s.notes}});
+    sections.push_back({{"title", s.title},
+                        {"columns", s.columns},
+                        {"rows", std::move(rows)},
+                        {"notes", s.notes}});
   }
   return {{"title", r.title}, {"sections", std::move(sections)}, {"notes", r.notes}};
 }
