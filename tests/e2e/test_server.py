@@ -161,10 +161,12 @@ class ServerTest(unittest.TestCase):
         self.assertIn("uPlot", self.server.request("GET", "/uPlot.iife.min.js")[1])
 
     def test_logs_one_line_per_request(self):
+        # A line is written once the answer is sent: let earlier tests' lines arrive first.
+        time.sleep(0.5)
         before = self.server.log_text().count("\n")
         self.server.request("GET", "/api/dtypes")
         self.server.request("POST", "/api/params", {"model": "nope-model"})
-        time.sleep(0.2)
+        time.sleep(0.5)
         lines = self.server.log_text().splitlines()[before:]
         self.assertEqual(len(lines), 2, lines)
         self.assertIn("GET /api/dtypes 200", lines[0])
