@@ -133,8 +133,9 @@ Response run_command(const std::string& command, std::string_view body, Detail d
   if (!find_command(command))  // the route does not exist (sizeup run() would say 400)
     return error_response(404, "command", "no API route /api/" + command);
   if (body.size() > limits.max_body_bytes)
-    return error_response(413, "body",
-                          "larger than " + std::to_string(limits.max_body_bytes) + " bytes");
+    return error_response(
+        413, "body",
+        "request body larger than " + std::to_string(limits.max_body_bytes) + " bytes (the limit)");
   Options options  = Options::object();
   const bool blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   if (!blank) {
@@ -153,12 +154,15 @@ Response run_command(const std::string& command, std::string_view body, Detail d
   }
   // The server reads no files of its own: MODEL is a catalog name or HF id, and a model
   // that is not in the catalog comes as its config.json object in `config`.
-  if (auto it = options.find("model");
-      it != options.end() && it->is_string() && !find_model(it->get<std::string>()))
-    return error_response(400, "model",
-                          "model not found (model): '" + it->get<std::string>() +
-                              "' is not in the catalog (GET /api/models); send a model's "
-                              "config.json object as `config` instead");
+  // (A number is read as a name too, so it is checked the same way.)
+  if (auto it = options.find("model"); it != options.end() && !it->is_null()) {
+    const std::string name = it->is_string() ? it->get<std::string>() : it->dump();
+    if ((it->is_string() || it->is_number()) && !find_model(name))
+      return error_response(400, "model",
+                            "model not found (model): '" + name +
+                                "' is not in the catalog (GET /api/models); send a model's "
+                                "config.json object as `config` instead");
+  }
   return compute_bounded(command, std::move(options), detail, limits);
 }
 

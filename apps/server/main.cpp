@@ -73,6 +73,15 @@ int main(int argc, char** argv) {
     send(res, sizeup::server::static_file(req.path));
     res.set_header("Cache-Control", "no-cache");
   });
+  // Other methods: 405 (httplib would answer 400 to a method without a handler).
+  const auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
+    send(res, sizeup::server::error_response(405, "method",
+                                             "method not allowed (method): " + req.method + " " +
+                                                 req.path + "; the API takes GET and POST"));
+  };
+  svr.Put(".*", not_allowed);
+  svr.Patch(".*", not_allowed);
+  svr.Delete(".*", not_allowed);
   // Answers httplib makes itself (no route: 404, body too large: 413, unreadable: 400) in the
   // API's error form; a handler's own answers already have a body.
   svr.set_error_handler(httplib::Server::HandlerWithResponse(

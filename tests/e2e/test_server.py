@@ -116,6 +116,7 @@ class ServerTest(unittest.TestCase):
             ("huge integer", {"layers": 123456789012345678901234567890, "hidden": 1024,
                               "heads": 16, "vocab": 1000, "ffn": 4096}, 400, "layers"),
             ("model not in the catalog (no file reads)", {"model": "/etc/passwd"}, 400, "model"),
+            ("a number as model names no file", {"model": 5}, 400, "model"),
             ("contradictory model", {"model": "llama-3-8b", "layers": 2}, 400, "model"),
         ]
         for what, body, want, field in cases:
@@ -125,16 +126,32 @@ class ServerTest(unittest.TestCase):
 
     def test_unknown_routes(self):
         for method, path in [("GET", "/nope"), ("POST", "/api/nope"), ("GET", "/api/nope"),
-                             ("POST", "/"), ("DELETE", "/api/params"), ("GET", "/api/params/x")]:
+                             ("POST", "/"), ("GET", "/api/params/x"), ("GET", "/../etc/passwd")]:
             with self.subTest(path=path, method=method):
                 status, body = self.server.request(method, path, "{}" if method == "POST" else None)
                 self.assertEqual(status, 404, body)
                 self.assert_alive()
 
+    def test_other_methods(self):
+        for method in ["PUT", "DELETE", "PATCH"]:
+            status, body = self.server.request(method, "/api/params", "{}")
+            self.assert_error(status, body, 405, "method")
+
     def test_oversized_body(self):
         big = json.dumps({"model": "llama-3-8b", "pad": "x" * 70000})
         status, body = self.post("params", big)
         self.assert_error(status, body, 413, "body")
+        # The same body sent in chunks (no Content-Length to refuse it by).
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=30) as s:
+            data = big.encode()
+            s.sendall(b"POST /api/params HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      b"Connection: close\r\n\r\n" + b"%x\r\n" % len(data) + data + b"\r\n0\r\n\r\n")
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 413"), answer[:200])
+        self.assertIn(b'"field": "body"', answer)
+        self.assert_alive()
 
     def test_slow_client_is_dropped(self):
         # Headers promise 100 bytes of body; one is sent, then nothing: the server (started
