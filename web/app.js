@@ -231,6 +231,42 @@ function renderTables(report) {
   }
 }
 
+// Lists in the answer that are not rows (the catalog, the planner's layouts, ...): one table
+// each, its columns the scalar fields of the entries.
+function renderLists(json) {
+  const box = $("lists");
+  box.replaceChildren();
+  for (const [key, list] of Object.entries(json)) {
+    if (!Array.isArray(list) || !list.length || typeof list[0] !== "object" || list[0] === null) continue;
+    const columns = [...new Set(list.flatMap((e) => Object.keys(e).filter((k) => typeof e[k] !== "object" || e[k] === null)))];
+    if (!columns.length) continue;
+    const wrap = document.createElement("div");
+    wrap.className = "table-wrap";
+    const t = document.createElement("table");
+    t.dataset.list = key;
+    t.createCaption().textContent = key.replace(/_/g, " ") + (list.length > 50 ? " (first 50 of " + list.length + ")" : "");
+    const head = t.createTHead().insertRow();
+    for (const c of columns) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = c.replace(/_/g, " ");
+      head.append(th);
+    }
+    const body = t.createTBody();
+    for (const e of list.slice(0, 50)) {
+      const tr = body.insertRow();
+      for (const c of columns) {
+        const v = e[c];
+        const td = tr.insertCell();
+        td.textContent = v === undefined || v === null ? "" : typeof v === "number" && /_bytes$/.test(c) ? fmtGib(v)
+          : typeof v === "number" ? (Number.isInteger(v) ? v.toLocaleString("en-US") : v.toPrecision(4)) : String(v);
+      }
+    }
+    wrap.append(t);
+    box.append(wrap);
+  }
+}
+
 const NOT_COMPONENTS = /^(total|limit|host|first_stage|last_stage|heuristic.*|.*_total)_bytes$/;
 
 function gpuCapacity(json) {
@@ -330,6 +366,7 @@ async function compute() {
   delete r.body.report;
   $("report-title").textContent = report.title;
   renderTables(report);
+  renderLists(r.body);
   renderMemory(r.body);
   $("json").textContent = JSON.stringify(r.body, null, 2);
   $("status").textContent = "Up to date.";
