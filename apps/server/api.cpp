@@ -91,39 +91,43 @@ Response compute(const std::string& command, const Options& options, Detail deta
   }
 }
 
-std::atomic<int> g_running{0};  // computations under way, including abandoned ones
-
-// Runs `command` on a thread of its own and waits at most limits.request_time for it. A
-// computation that takes longer is abandoned (its result is dropped when it ends) and the
-// client is told so; at most limits.max_running computations run at once.
-Response compute_bounded(const std::string& command, Options options, Detail detail,
-                         const Limits& limits) {
-  if (g_running.fetch_add(1) >= limits.max_running) {
-    g_running.fetch_sub(1);
-    return error_response(503, "command",
-                          "server busy: " + std::to_string(limits.max_running) +
-                              " computations are running; retry later");
-  }
-  auto done   = std::make_shared<std::promise<Response>>();
-  auto answer = done->get_future();
-  std::thread([done, command, options = std::move(options), detail] {
-    done->set_value(compute(command, options, detail));
-    g_running.fetch_sub(1);
-  }).detach();
-  if (answer.wait_for(limits.request_time) == std::future_status::timeout)
-    return error_response(
-        503, "command",
-        "sizeup " + command + " took longer than " +
-            fmt::format("{:g}", static_cast<double>(limits.request_time.count()) / 1000) +
-            " s (the server's request time limit); narrow the request");
-  return answer.get();
-}
-
 }  // namespace
 
 Response error_response(int status, const std::string& field, const std::string& message) {
   const nlohmann::json j = {{"error", {{"field", field}, {"message", message}}}};
   return {status, "application/json", dump(j)};
+}
+
+namespace {
+std::atomic<int> g_running{0};  // computations under way, including abandoned ones
+}
+
+Response run_bounded(std::function<Response()> compute, const Limits& limits) {
+  if (g_running.fetch_add(1) >= limits.max_running) {
+    g_running.fetch_sub(1);
+    return error_response(503, "command",
+                          "server busy (command): " + std::to_string(limits.max_running) +
+                              " computations are running; retry later");
+  }
+  auto done   = std::make_shared<std::promise<Response>>();
+  auto answer = done->get_future();
+  std::thread([done, compute = std::move(compute)] {
+    Response r;
+    try {
+      r = compute();
+    } catch (const std::exception& e) {
+      r = error_response(500, "command", std::string("internal error: ") + e.what());
+    }
+    done->set_value(std::move(r));
+    g_running.fetch_sub(1);
+  }).detach();
+  if (answer.wait_for(limits.request_time) == std::future_status::timeout)
+    return error_response(
+        503, "command",
+        fmt::format("took too long (command): more than {:g} s (the server's request time limit); "
+                    "narrow the request",
+                    static_cast<double>(limits.request_time.count()) / 1000));
+  return answer.get();
 }
 
 Response commands_response() { return {200, "application/json", dump(describe_commands())}; }
@@ -163,7 +167,9 @@ Response run_command(const std::string& command, std::string_view body, Detail d
                                 "' is not in the catalog (GET /api/models); send a model's "
                                 "config.json object as `config` instead");
   }
-  return compute_bounded(command, std::move(options), detail, limits);
+  return run_bounded(
+      [command, options = std::move(options), detail] { return compute(command, options, detail); },
+      limits);
 }
 
 Response static_file(const std::string& path) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,11 @@ struct Detail {
 // POST /api/<command> (GET runs it with no options). `body` is a JSON object of options.
 Response run_command(const std::string& command, std::string_view body, Detail detail,
                      const Limits& limits);
+
+// Runs `compute` on a thread of its own and waits at most limits.request_time for it; a
+// computation that takes longer is abandoned (its answer is dropped when it ends) and the
+// answer is 503. At most limits.max_running computations run at once (503 beyond).
+Response run_bounded(std::function<Response()> compute, const Limits& limits);
 
 // The embedded page and its assets ("/" is /index.html); status 404 when there is none.
 Response static_file(const std::string& path);
