@@ -11,6 +11,9 @@ CommandSpec models_command();
 CommandSpec params_command();
 CommandSpec gpus_command();
 CommandSpec dtypes_command();
+CommandSpec train_command();
+CommandSpec infer_command();
+CommandSpec fit_command();
 CommandSpec plan_command();
 
 // The step-time model's options (plan.cpp; read by step_device() in plan.hpp), shared with
