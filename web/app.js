@@ -7,6 +7,14 @@ const $ = (id) => document.getElementById(id);
 const state = { commands: [], models: [], gpus: [], config: null, configName: "", generation: 0 };
 const TASK_LABELS = { infer: "Inference", train: "Training or fine-tuning", fit: "Largest model that fits",
   plan: "Best parallel layouts", serve_plan: "Serving plans" };
+// Shortcuts for the usual questions: a command, and for fine-tuning the option that selects
+// it (shown only when the engine has that command and option).
+const TASKS = [
+  { label: "Inference", command: "infer" },
+  { label: "Training", command: "train", set: ["finetune", ""] },
+  { label: "Fine-tuning (LoRA)", command: "train", set: ["finetune", "lora"] },
+  { label: "Best layouts", command: "plan" },
+];
 const BATCH_OPTIONS = ["micro_batch", "batch"];
 const SEQ_OPTIONS = ["seq", "context"];
 const COLORS = ["#0b5cad", "#c75000", "#2e7d32", "#6a1b9a", "#00838f", "#ad1457", "#5d4037",
@@ -123,6 +131,33 @@ function readOptions() {
   }
   return options;
 }
+
+function renderTasks() {
+  const box = $("tasks");
+  box.replaceChildren();
+  for (const t of TASKS) {
+    const c = state.commands.find((x) => x.name === t.command);
+    if (!c || (t.set && t.set[1] && !c.options.some((o) => o.name === t.set[0]))) continue;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = t.label;
+    const current = () => $("command").value === t.command &&
+      (!t.set || (($("opt-" + t.set[0]) || {}).value || "") === t.set[1]);
+    b.setAttribute("aria-pressed", String(current()));
+    b.addEventListener("click", () => {
+      if ($("command").value !== t.command) {
+        $("command").value = t.command;
+        renderOptions(new Map());
+      }
+      if (t.set && $("opt-" + t.set[0])) $("opt-" + t.set[0]).value = t.set[1];
+      schedule();
+    });
+    box.append(b);
+    b.refresh = () => b.setAttribute("aria-pressed", String(current()));
+  }
+}
+
+function refreshTasks() { for (const b of $("tasks").children) if (b.refresh) b.refresh(); }
 
 function writeUrl() {
   const p = new URLSearchParams();
@@ -342,6 +377,7 @@ async function compute() {
   const c = command();
   if (!c) return;
   writeUrl();
+  refreshTasks();
   const options = readOptions();
   $("status").textContent = "Computing…";
   for (const el of $("options").querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
@@ -423,6 +459,7 @@ async function init() {
   url.values.delete("model");
   if (state.config) $("config-status").textContent = "Using " + state.configName + ".";
   renderOptions(url.values);
+  renderTasks();
 
   $("command").addEventListener("change", () => { renderOptions(new Map()); schedule(); });
   $("model-select").addEventListener("change", () => {
