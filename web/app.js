@@ -15,6 +15,7 @@ const TASKS = [
   { label: "Fine-tuning (LoRA)", command: "train", set: ["finetune", "lora"] },
   { label: "Best layouts", command: "plan" },
 ];
+const FOLDED_GROUPS = ["Hypothetical model", "Assumptions", "Activations"];
 const BATCH_OPTIONS = ["micro_batch", "batch"];
 const SEQ_OPTIONS = ["seq", "context"];
 const COLORS = ["#0b5cad", "#c75000", "#2e7d32", "#6a1b9a", "#00838f", "#ad1457", "#5d4037",
@@ -92,10 +93,10 @@ function renderOptions(values) {
     legend.textContent = g || "Options of " + c.name;
     fs.append(legend);
     for (const o of opts) fs.append(inputFor(o));
-    if (g) {  // further groups start folded unless one of their options is set
+    if (g) {  // groups are folded when rarely needed, unless one of their options is set
       const d = document.createElement("details");
       d.className = "group";
-      d.open = opts.some((o) => values.has(o.name));
+      d.open = !FOLDED_GROUPS.includes(g) || opts.some((o) => values.has(o.name));
       const s = document.createElement("summary");
       s.textContent = g;
       d.append(s, fs);
@@ -336,6 +337,13 @@ function renderMemory(json) {
     li.append(sw, k.replace(/_bytes$/, "").replace(/_/g, " ") + " " + fmtGib(v));
     legend.append(li);
   });
+  if (capacity) {  // the GPU's memory, marked on the bar
+    const mark = document.createElement("b");
+    mark.className = "capacity";
+    mark.style.left = "calc(" + (100 * capacity / scale) + "% - 2px)";
+    mark.title = "GPU memory " + fmtGib(capacity);
+    bar.append(mark);
+  }
   const li = document.createElement("li");
   li.textContent = "total " + fmtGib(m.total_bytes) + (capacity ? " of " + fmtGib(capacity) + " per GPU" +
     (m.total_bytes > capacity ? " (does not fit)" : "") : "");
