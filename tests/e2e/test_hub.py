@@ -360,7 +360,7 @@ class HubTest(unittest.TestCase):
             with open(bad, "wb") as f:
                 f.write(content)
             line = self.error_line("params", bad)
-            self.assertIn("bad safetensors header (checkpoint): " + bad, line)
+            self.assertIn("bad safetensors header (MODEL): " + bad, line)
             self.assertIn(why, line)
         line = self.error_line("infer", os.path.join(d, "model.safetensors"))
         self.assertIn("not a config (MODEL)", line)
