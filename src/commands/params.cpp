@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include "commands/commands.hpp"
-#include "sizeup/inference.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/hub.hpp"
+#include "sizeup/inference.hpp"
 #include "sizeup/json.hpp"
 #include "sizeup/safetensors.hpp"
 #include "sizeup/units.hpp"
