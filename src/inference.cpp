@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "sizeup/error.hpp"
+#include "sizeup/ssm.hpp"
 #include "sizeup/tensors.hpp"
 
 namespace sizeup {
@@ -42,6 +43,7 @@ bool quantizable(const Tensor& t, const InferenceInput& in) {
     case Component::mlp:
     case Component::routed_experts:
     case Component::shared_experts:
+    case Component::ssm:  // in_proj / out_proj of Mamba and DeltaNet layers
       return true;
     case Component::output_head:
       return in.quantize_head;
@@ -62,11 +64,13 @@ void check_input(const ModelSpec& m, const InferenceInput& in) {
     throw InputError("invalid prefill chunk", "--prefill-chunk", "must be at least 1 token");
   if (in.kv_bytes != 1 && in.kv_bytes != 2 && in.kv_bytes != 4)
     throw InputError("invalid KV dtype", "--kv-dtype", "must be 1, 2 or 4 bytes per element");
+  if (in.state_bytes != 1 && in.state_bytes != 2 && in.state_bytes != 4)
+    throw InputError("invalid state dtype", "state_bytes", "must be 1, 2 or 4 bytes per element");
   if (m.n_head % in.tp != 0)
     throw InputError("invalid tensor parallelism", "--tp",
                      fmt::format("{} ranks do not divide {} attention heads", in.tp, m.n_head));
   const I K = m.n_head_kv;
-  if (m.attention == AttentionKind::standard) {
+  if (m.attention == AttentionKind::standard && K > 0) {  // K = 0: no attention layers (Mamba)
     if (K >= in.tp ? K % in.tp != 0 : in.tp % K != 0)
       throw InputError(
           "invalid tensor parallelism", "--tp",
@@ -131,7 +135,35 @@ struct KvTally {
   double total = 0;
 };
 
+// Recurrent layers (Mamba, Mamba-2, DeltaNet) keep a fixed-size state per sequence instead of
+// K and V; it is held beside the KV cache and counted with it (ssm.hpp).
+void add_recurrent_state(KvTally& kv, const ModelSpec& m, const InferenceInput& in,
+                         std::vector<std::string>* notes) {
+  const auto rows = recurrent_state_rows(m, static_cast<double>(in.batch), in.state_bytes, in.tp);
+  for (const auto& row : rows.rows) {
+    kv.rows.rows.push_back(row);
+    kv.total += row.value;
+  }
+  if (notes && !rows.rows.empty())
+    notes->push_back(fmt::format(
+        "{} of {} layers are recurrent: each sequence keeps a fixed-size state there ({} bytes "
+        "per element) that does not grow with the context; only the {} attention layers cache "
+        "K and V",
+        m.n_layer - m.n_attention_layers() - m.n_mixer_layers(Mixer::none), m.n_layer,
+        in.state_bytes, m.n_attention_layers()));
+}
+
+KvTally kv_cache_attention(const ModelSpec& m, const InferenceInput& in,
+                           std::vector<std::string>* notes);
+
 KvTally kv_cache(const ModelSpec& m, const InferenceInput& in, std::vector<std::string>* notes) {
+  KvTally kv = kv_cache_attention(m, in, notes);
+  add_recurrent_state(kv, m, in, notes);
+  return kv;
+}
+
+KvTally kv_cache_attention(const ModelSpec& m, const InferenceInput& in,
+                           std::vector<std::string>* notes) {
   KvTally kv;
   const double b = static_cast<double>(in.batch), s = static_cast<double>(in.context);
   const double p  = in.kv_bytes;
@@ -171,7 +203,7 @@ KvTally kv_cache(const ModelSpec& m, const InferenceInput& in, std::vector<std::
     return kv;
   }
   if (m.attention == AttentionKind::mla) {
-    const double L = static_cast<double>(m.n_layer);
+    const double L = static_cast<double>(m.n_attention_layers());
     if (in.mla_cache == MlaCache::latent) {
       const double width = static_cast<double>(m.kv_lora_rank + m.qk_rope_head_dim);
       add("kv_latent", "MLA latent (c_kv + k_rope)", b * s * L * width * p,
@@ -192,7 +224,7 @@ KvTally kv_cache(const ModelSpec& m, const InferenceInput& in, std::vector<std::
     }
     return kv;
   }
-  const I L        = m.n_layer;
+  const I L        = m.n_attention_layers();  // recurrent layers cache no K and V
   const I Lsliding = m.sliding_window > 0 ? m.n_sliding_layers() : 0;
   const double per = 2.0 * static_cast<double>(Kg) * hd * p;
   if (L - Lsliding > 0) {
@@ -514,7 +546,7 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
   // Matmul parameters per token per rank: routed experts count k/E (Fedus et al. 2022).
   double dec_params = 0, all_params = 0;
   for (const Tensor& tn : tensor_table(m)) {
-    if (!tn.is_matmul) continue;
+    if (!tn.is_matmul || is_tower_component(tn.component)) continue;  // images: towers.hpp
     double e = static_cast<double>(tn.elements_per_layer()) * static_cast<double>(tn.repeat);
     if (tn.component == Component::routed_experts)
       e *= static_cast<double>(m.n_expert_used) / static_cast<double>(m.n_expert);
@@ -532,6 +564,7 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
   const I L       = m.encoder_decoder ? m.n_layer_dec : m.n_layer;
   double dec_attn = 0, pre_attn = 0;  // decode: per token; prefill: per sequence (causal sum)
   for (I i = 0; i < L; ++i) {
+    if (!m.encoder_decoder && m.mixer_of(i) != Mixer::attention) continue;  // ssm.hpp below
     const double c = layer_tokens(m, i, s);
     dec_attn += 2 * Hg * (qk + vd) * c;
     // sum over positions j = 1..s of min(j, w)
@@ -541,6 +574,11 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
   if (m.encoder_decoder) {
     const double enc = in.encoder_seq > 0 ? static_cast<double>(in.encoder_seq) : s;
     dec_attn += static_cast<double>(L) * 2 * Hg * (qk + vd) * enc;
+  }
+  // Recurrent layers: convolution and scan per token, independent of the context (ssm.hpp).
+  for (const auto& row : recurrent_flops_per_token(m).rows) {
+    dec_attn += row.value / t;
+    pre_attn += row.value / t * s;
   }
 
   Roofline r;
@@ -586,7 +624,7 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
       {"decode_flops",
        "decode: FLOPs per GPU per step",
        r.decode_flops,
-       {"b * (2 * N_matmul/t + sum_layers 2 * H/t * (d_qk + d_v) * min(w, s))",
+       {"b * (2 * N_matmul/t + sum_layers 2 * H/t * (d_qk + d_v) * min(w, s) + scan/t)",
         fmt::format("{} * (2 * {:.6g} + {:.6g})", num(b), dec_params, dec_attn),
         "Kaplan et al. 2020 Table 1 (2N per token + attention over the context)"}},
       {"decode_seconds",

@@ -54,6 +54,29 @@ bool first_stage_tensor(const Tensor& t) {
          t.name.rfind("embedding_layernorm", 0) == 0 || t.name.rfind("embed", 0) == 0;
 }
 
+// Stacks whose layers differ in mixer (attention, Mamba, DeltaNet) or lack an MLP (ssm.hpp).
+bool is_hybrid_stack(const ModelSpec& m) {
+  return !m.mixer_layers.empty() || !m.mlp_free_layers.empty();
+}
+
+// Whether layer i of a hybrid stack holds a copy of the per-layer tensor t.
+bool layer_holds(const ModelSpec& m, const Tensor& t, I i) {
+  switch (t.component) {
+    case Component::attention:
+      return m.mixer_of(i) == Mixer::attention;
+    case Component::ssm:
+      return m.mixer_of(i) != Mixer::attention && m.mixer_of(i) != Mixer::none;
+    case Component::mlp:
+      return !m.is_mlp_free_layer(i) && !m.is_moe_layer(i);
+    case Component::router:
+    case Component::routed_experts:
+    case Component::shared_experts:
+      return m.is_moe_layer(i);
+    default:
+      return true;
+  }
+}
+
 // Copies of a per-layer tensor held by the layers [lo, hi) of the stage, of which `frozen`
 // lie in the first k (frozen) layers.
 struct Held {
@@ -71,6 +94,14 @@ Held held_on_stage(const ModelSpec& m, const Tensor& t, StageRange r, I frozen_l
                         t.component == Component::shared_experts;
   const bool dense_mlp = t.component == Component::mlp && m.is_moe();
   Held h;
+  if (is_hybrid_stack(m) && !m.encoder_decoder) {
+    for (I i = std::max(r.lo, s0); i < std::min(r.hi, s1); ++i) {
+      if (!layer_holds(m, t, i)) continue;
+      ++h.count;
+      if (i < frozen_layers) ++h.frozen;
+    }
+    return h;
+  }
   if (moe_part || dense_mlp) {
     for (I i = std::max(r.lo, s0); i < std::min(r.hi, s1); ++i) {
       if (m.is_moe_layer(i - s0) != moe_part) continue;

@@ -42,8 +42,11 @@ ParamsReport count_params(const ModelSpec& m) {
     r.total = checked_add(r.total, n, "params");
     if (is_embedding(t.component)) r.embedding += n;
     if (t.component == Component::routed_experts) routed += n;
+    if (t.component == Component::vision_tower) r.vision_tower += n;
+    if (t.component == Component::projector) r.projector += n;
   }
-  r.non_embedding = r.total - r.embedding;
+  r.language_model = r.total - r.vision_tower - r.projector;
+  r.non_embedding  = r.total - r.embedding;
   // Each routed tensor has n_expert as its leading dimension, so the division is exact.
   const ParamCount inactive = m.is_moe() ? routed / static_cast<ParamCount>(m.n_expert) *
                                                static_cast<ParamCount>(m.n_expert - m.n_expert_used)

@@ -25,12 +25,17 @@ std::string pct(ParamCount part, ParamCount total) {
 Output params_output(const ModelSpec& m) {
   const ParamsReport r = count_params(m);
   Output out;
-  out.json["model"]                          = to_json(m);
-  out.json["params"]                         = {{"total", r.total},
-                                                {"active", r.active},
-                                                {"embedding", r.embedding},
-                                                {"non_embedding", r.non_embedding},
-                                                {"components", rows_json(r.components)}};
+  out.json["model"]  = to_json(m);
+  out.json["params"] = {{"total", r.total},
+                        {"active", r.active},
+                        {"embedding", r.embedding},
+                        {"non_embedding", r.non_embedding},
+                        {"components", rows_json(r.components)}};
+  if (m.vision.present()) {  // multimodal: language model, tower and projector apart
+    out.json["params"]["language_model"] = r.language_model;
+    out.json["params"]["vision_tower"]   = r.vision_tower;
+    out.json["params"]["projector"]      = r.projector;
+  }
   out.json["units"]                          = {{"gb", "10^9 bytes"}, {"gib", "2^30 bytes"}};
   std::vector<std::vector<std::string>> rows = {{"component", "parameters", "share"}};
   for (const auto& row : r.components.rows)
@@ -41,6 +46,13 @@ Output params_output(const ModelSpec& m) {
   rows.push_back({"non-embedding", with_commas(r.non_embedding), pct(r.non_embedding, r.total)});
   if (m.is_moe())
     rows.push_back({"active per token", with_commas(r.active), pct(r.active, r.total)});
+  if (m.vision.present()) {
+    rows.push_back(
+        {"language model", with_commas(r.language_model), pct(r.language_model, r.total)});
+    rows.push_back({std::string("vision tower (") + to_string(m.vision.kind) + ")",
+                    with_commas(r.vision_tower), pct(r.vision_tower, r.total)});
+    rows.push_back({"projector", with_commas(r.projector), pct(r.projector, r.total)});
+  }
 
   std::vector<std::vector<std::string>> mem = {{"weights as", "bytes", "GB (1e9)", "GiB (2^30)"}};
   out.json["weights"]                       = nlohmann::json::array();

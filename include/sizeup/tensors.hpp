@@ -23,7 +23,14 @@ enum class Component {
   norm,                // layer and final norms, embedding norm
   output_head,         // LM head (absent from the count when tied)
   pooler,              // BERT pooler
+  ssm,                 // recurrent mixers: Mamba, Mamba-2, gated DeltaNet (ssm.hpp)
+  vision_tower,        // image encoder of a multimodal model (towers.hpp)
+  audio_tower,         // audio encoder of a multimodal model (towers.hpp)
+  projector,           // maps tower outputs into the language model's embedding space
 };
+
+// Which model a component belongs to: the language model, or a modality tower with its projector.
+bool is_tower_component(Component c);
 
 // How tensor parallelism splits a tensor (Megatron-LM, Shoeybi et al. 2019, Sec. 3).
 enum class Split { replicated, column, row, vocab, expert };
