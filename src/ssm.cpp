@@ -27,6 +27,8 @@ struct Adder {
     t.repeat    = repeat;
     t.is_matmul = matmul;
     t.split     = split;
+    t.placement = Placement::layer;
+    t.proj      = matmul ? Proj::other : Proj::none;
     out.push_back(std::move(t));
   }
   void linear(const std::string& module, I in, I out_features, bool bias, Split split) {

@@ -27,6 +27,8 @@ class Builder {
     t.repeat    = repeat;
     t.is_matmul = matmul;
     t.split     = split;
+    t.placement = Placement::input;  // the tower runs before the first layer
+    t.proj      = matmul ? Proj::other : Proj::none;
     out_.push_back(std::move(t));
   }
   void linear(const std::string& name, const std::string& module, Component c, I in, I out,
