@@ -10,6 +10,7 @@
 #include "sizeup/error.hpp"
 #include "sizeup/ssm.hpp"
 #include "sizeup/tensors.hpp"
+#include "sizeup/towers.hpp"
 
 namespace sizeup {
 namespace {
@@ -169,6 +170,29 @@ struct KvTally {
   Breakdown<double> rows;
   double total = 0;
 };
+
+// Images join each sequence as tokens (towers.hpp): the context the language model caches is
+// the text context plus images x tokens per image.
+InferenceInput with_image_tokens(const ModelSpec& m, const InferenceInput& in,
+                                 std::vector<std::string>* notes) {
+  if (in.images < 0) throw InputError("invalid images", "images", "must not be negative");
+  if (in.images == 0) return in;
+  if (!m.vision.present())
+    throw InputError("not a multimodal model", "images",
+                     "the model has no vision tower (its config has no vision_config)");
+  if (in.images > 100000)
+    throw InputError("invalid images", "images", "more than 100000 images per sequence");
+  const ImageCost c  = image_cost(m, in.image_size);
+  InferenceInput out = in;
+  out.context        = in.context + in.images * c.tokens;
+  if (notes)
+    notes->push_back(fmt::format(
+        "{} image(s) of {} px per sequence: {} tokens each ({}), so {} text + {} image tokens "
+        "are cached",
+        in.images, in.image_size > 0 ? in.image_size : m.vision.image_size, c.tokens,
+        c.rows.find("tokens")->derivation.substituted, in.context, in.images * c.tokens));
+  return out;
+}
 
 // Recurrent layers (Mamba, Mamba-2, DeltaNet) keep a fixed-size state per sequence instead of
 // K and V; it is held beside the KV cache and counted with it (ssm.hpp).
@@ -424,9 +448,10 @@ double quantized_matrix_bytes(WeightFormat f, double matrices, I rows, I cols, I
   return one * matrices;
 }
 
-InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
-  check_input(m, in);
+InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in_text) {
+  check_input(m, in_text);
   InferenceReport r;
+  const InferenceInput in    = with_image_tokens(m, in_text, &r.notes);
   const WeightTally w        = tally_weights(m, in);
   const std::string fmt_name = to_string(in.weights);
   const std::string tp_note  = in.tp > 1 ? fmt::format(", split tensors / t = {}", in.tp) : "";
@@ -516,7 +541,7 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
                                       : num(w.plain),
         "tensor table (tensors.hpp); Megatron-LM splits (Shoeybi et al. 2019 Sec. 3)"}},
       {"kv_cache_bytes",
-       "KV cache",
+       m.has_recurrent_layers() ? "KV cache and recurrent state" : "KV cache",
        r.kv_cache_bytes,
        {kv_formula, kv_subst.empty() ? "0" : kv_subst,
         "Pope et al. 2022 Sec. 3.1 (K and V per token per layer); per rank"}},
@@ -586,12 +611,13 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
   return f;
 }
 
-Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
+Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in_text,
                             const InferenceDevice& dev) {
   if (!(dev.bandwidth_bytes_per_s > 0) || !(dev.peak_flops_per_s > 0))
     throw InputError("incomplete accelerator", "--gpu",
                      "the roofline needs memory bandwidth and peak FLOP/s");
-  const InferenceReport mem = inference_memory(m, in);
+  const InferenceReport mem = inference_memory(m, in_text);
+  const InferenceInput in   = with_image_tokens(m, in_text, nullptr);
   const WeightTally w       = tally_weights(m, in);
   const double b = static_cast<double>(in.batch), s = static_cast<double>(in.context);
   const double t = static_cast<double>(in.tp);
@@ -654,10 +680,14 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
 
   // Prefill: b*s tokens in chunks of T; the weights are read once per chunk, the KV cache
   // written once.
-  const double tokens    = b * s;
-  const double chunks    = std::ceil(tokens / static_cast<double>(in.prefill_chunk));
-  r.prefill_bytes        = chunks * (w.total() - unread_embedding) + mem.kv_cache_bytes;
-  r.prefill_flops        = tokens * 2 * all_params + b * pre_attn;
+  const double tokens = b * s;
+  const double chunks = std::ceil(tokens / static_cast<double>(in.prefill_chunk));
+  r.prefill_bytes     = chunks * (w.total() - unread_embedding) + mem.kv_cache_bytes;
+  // Images: each runs once through the tower and projector during prefill (towers.hpp).
+  const double image_flops =
+      in.images > 0 ? static_cast<double>(in.images) * image_cost(m, in.image_size).tower_flops / t
+                    : 0.0;
+  r.prefill_flops        = tokens * 2 * all_params + b * pre_attn + b * image_flops;
   const double pm        = r.prefill_bytes / dev.bandwidth_bytes_per_s;
   const double pc        = r.prefill_flops / dev.peak_flops_per_s;
   r.prefill_seconds      = std::max(pm, pc);
@@ -694,8 +724,10 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
       {"prefill_flops",
        "prefill: FLOPs per GPU",
        r.prefill_flops,
-       {"b * s * 2 * N_matmul/t + b * sum_layers 2 * H/t * (d_qk + d_v) * sum_j min(j, w)",
-        fmt::format("{:.6g} * 2 * {:.6g} + {} * {:.6g}", tokens, all_params, num(b), pre_attn),
+       {"b * s * 2 * N_matmul/t + b * sum_layers 2 * H/t * (d_qk + d_v) * sum_j min(j, w) + b * "
+        "images * tower FLOPs/t",
+        fmt::format("{:.6g} * 2 * {:.6g} + {} * {:.6g} + {} * {:.6g}", tokens, all_params, num(b),
+                    pre_attn, num(b), image_flops),
         "Kaplan et al. 2020 Table 1; causal attention counts only the unmasked half"}},
       {"prefill_seconds",
        "prefill: seconds (lower bound)",

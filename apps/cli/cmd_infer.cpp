@@ -18,6 +18,7 @@ struct InferOptions {
   GpuOptions gpu;
   std::optional<std::string> dtype, kv_dtype, batch, context, seq, encoder_seq, tp, group_size;
   std::optional<std::string> mla_cache, prefill_chunk, overhead, utilization;
+  std::optional<std::string> images, image_size, state_dtype;
   bool no_double_quant = false, quantize_head = false;
 };
 
@@ -97,12 +98,26 @@ Output infer_output(const InferOptions& o) {
     check_sequence_length(m, c, ctx_field);
     in.context = c;
   } else {
-    in.context = m.n_ctx > 0 ? m.n_ctx : 2048;
+    // Models without a position table (Mamba: n_ctx 2^40) have no natural default.
+    in.context = m.n_ctx > 0 && m.n_ctx < (std::int64_t{1} << 40) ? m.n_ctx : 2048;
     notes.push_back(
         fmt::format("context {} = the model's maximum positions; set --context", in.context));
   }
   if (o.encoder_seq) in.encoder_seq = positive(o.encoder_seq, "--encoder-seq", 1);
-  in.group_size    = positive(o.group_size, "--group-size", 128);
+  in.group_size = positive(o.group_size, "--group-size", 128);
+  if (o.images) {
+    const std::int64_t n = parse_count(*o.images, "--images");
+    if (n < 0) throw InputError("invalid value", "--images", "must not be negative");
+    in.images = n;
+  }
+  if (o.image_size) in.image_size = positive(o.image_size, "--image-size", 0);
+  if (o.state_dtype) {
+    const std::string& d = *o.state_dtype;
+    if (d != "fp32" && d != "bf16" && d != "fp16")
+      throw InputError("unknown dtype", "--state-dtype",
+                       "'" + d + "' is not one of fp32, bf16, fp16");
+    in.state_bytes = d == "fp32" ? 4 : 2;
+  }
   in.prefill_chunk = positive(o.prefill_chunk, "--prefill-chunk", 512);
   in.double_quant  = !o.no_double_quant;
   in.quantize_head = o.quantize_head;
@@ -230,7 +245,11 @@ Output infer_output(const InferOptions& o) {
           fmt::format("max_context {} is the memory limit; the model was trained for {} positions",
                       *f.max_context, m.n_ctx));
     if (!f.max_context)
-      notes.push_back("max_context: memory does not run out within 1e15 tokens (sliding window)");
+      notes.push_back(
+          m.has_recurrent_layers() && m.n_attention_layers() == 0
+              ? "max_context: memory does not grow with the context (recurrent layers keep a "
+                "fixed-size state, no attention layer caches K and V)"
+              : "max_context: memory does not run out within 1e15 tokens (sliding window)");
     out.text += fmt::format(
         "\n{} on {} x {} ({} usable per GPU, {:.0f}% of {}): {}\nmax batch at context {}: {}\n"
         "max context at batch {}: {}\n",
@@ -295,6 +314,12 @@ Action register_infer(CLI::App& root, GlobalOptions&) {
   app->add_flag("--no-double-quant", o->no_double_quant,
                 "nf4: fp32 absmax per block instead of QLoRA double quantisation");
   app->add_flag("--quantize-head", o->quantize_head, "also quantise an untied output head");
+  app->add_option("--images", o->images, "images per sequence (multimodal models), e.g. 1");
+  app->add_option("--image-size", o->image_size,
+                  "pixels per image side (default: the vision tower's native size)");
+  app->add_option("--state-dtype", o->state_dtype,
+                  "recurrent-state dtype of Mamba/DeltaNet layers: fp32, bf16, fp16 (default "
+                  "bf16)");
   app->add_option("--mla-cache", o->mla_cache,
                   "MLA cache: latent (vLLM/SGLang, default) or full (HF eager)");
   add_quantity(app, "--prefill-chunk", o->prefill_chunk, "tokens per prefill chunk (default 512)");
