@@ -9,6 +9,7 @@
 #include "sizeup/error.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/tensors.hpp"
+#include "sizeup/towers.hpp"
 
 namespace sizeup {
 namespace {
@@ -190,6 +191,7 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
       if (ft.mode == Finetune::freeze && on_first) h.frozen = 1;  // freeze: embeddings frozen
     }
     if (h.count == 0) continue;
+    if (in.freeze_towers && is_tower_component(t.component)) h.frozen = h.count;  // towers.hpp
     const auto shape  = local_shape(t, plan.tp, plan.ep);
     const U per       = product(shape);
     const U all       = mul(per, static_cast<U>(h.count));
@@ -500,6 +502,24 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
                     recompute_peak),
         "activation model (activations.hpp); in-flight: Narayanan et al. 2021, Korthikanti et al. "
         "2022 Sec. 4.2.3"));
+    // A trained vision tower saves its layers' activations for each image of each in-flight
+    // micro-batch on the first stage; a frozen one runs without autograd and saves nothing.
+    if (m.vision.present() && in.images > 0) {
+      const ImageCost ic = image_cost(m, in.image_size);
+      const double per   = in.freeze_towers
+                               ? 0.0
+                               : ic.activation_elements * static_cast<double>(R.activation_bytes) *
+                                   static_cast<double>(in.images) *
+                                   static_cast<double>(in.workload.micro_batch);
+      const U v          = first ? static_cast<U>(std::ceil(per * flight)) : 0;
+      st.rows.rows.push_back(
+          row("tower_activations_bytes", "vision tower activations", v,
+              in.freeze_towers ? "0 (towers frozen: no autograd graph)"
+                               : "images · b · tower elements per image · a · in-flight",
+              fmt::format("{} · {} · {:.0f} · {} · {:g}", in.images, in.workload.micro_batch,
+                          ic.activation_elements, R.activation_bytes, first ? flight : 0.0),
+              ic.rows.find("activation_elements")->derivation.source));
+    }
     st.rows.rows.push_back(row("logits_bytes", "logits and loss buffers", last ? last_outside : 0,
                                "final norm, logits, loss of one micro-batch",
                                fmt::format("{}", last ? last_outside : 0),
@@ -551,8 +571,9 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
   for (const auto& a : r.adapters) adapters += a.params;
   if (lora)
     r.trainable_params = adapters;
-  else if (in.finetune.mode == Finetune::freeze) {
-    // Whole-model trainable count: all parameters minus embeddings and the first k layers.
+  else if (in.finetune.mode == Finetune::freeze || in.freeze_towers) {
+    // Whole-model trainable count: all parameters minus embeddings and the first k layers
+    // (freeze), minus the vision tower and projector (--freeze-towers).
     TrainInput whole     = in;
     whole.plan           = ParallelPlan{};
     const StageParams sp = stage_params(m, whole, {0, L}, true, true);

@@ -11,6 +11,7 @@
 #include "sizeup/json.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/quantity.hpp"
+#include "sizeup/towers.hpp"
 #include "train_options.hpp"
 
 namespace sizeup::cli {
@@ -83,6 +84,19 @@ Output train_output(const TrainCmd& o) {
     fr.training_per_token = ft_flops.find("training")->value;
     fr.training_per_step  = fr.training_per_token * tokens;
     fr.hardware_per_step  = fr.training_per_step + fr.recompute_per_token * tokens;
+  }
+  // Images: the tower and projector run forward for each image; trained, their backward costs
+  // twice the forward (frozen: forward only, no gradient reaches the pixels).
+  if (in.images > 0) {
+    const double per_image = image_cost(m, in.image_size).tower_flops;
+    const double tower = static_cast<double>(global) * static_cast<double>(in.images) * per_image *
+                         (in.freeze_towers ? 1.0 : 3.0);
+    fr.training_per_step += tower;
+    fr.hardware_per_step += tower;
+    notes.push_back(
+        fmt::format("vision tower: {:.4g} forward FLOPs per image, x{} per step ({} images){}",
+                    per_image, in.freeze_towers ? 1 : 3, global * in.images,
+                    in.freeze_towers ? ": frozen, forward only" : ": forward + backward"));
   }
   const Peak peak = resolve_peak(gpu, o.train.precision);
   double mfu      = kDefaultMfu;

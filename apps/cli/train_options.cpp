@@ -6,6 +6,7 @@
 
 #include "sizeup/error.hpp"
 #include "sizeup/quantity.hpp"
+#include "sizeup/towers.hpp"
 
 namespace sizeup::cli {
 
@@ -69,6 +70,15 @@ void add_train_options(CLI::App* app, TrainCliOptions& o) {
                   "comma-separated module names or all-linear (default q_proj,v_proj)")
       ->group(f);
   add_quantity(app, "--frozen-layers", o.frozen_layers, "freeze: first k layers frozen")->group(f);
+  const char* mm = "Multimodal";
+  add_quantity(app, "--images", o.images, "images per sequence (adds their tokens to --seq)")
+      ->group(mm);
+  add_quantity(app, "--image-size", o.image_size,
+               "pixels per image side (default: the vision tower's native size)")
+      ->group(mm);
+  app->add_flag("--freeze-towers", o.freeze_towers,
+                "train the language model only: vision tower and projector frozen")
+      ->group(mm);
   const char* x = "Assumptions";
   add_quantity(app, "--overhead", o.overhead,
                "runtime overhead per GPU in bytes, e.g. 1GiB (default 1 GiB)")
@@ -97,7 +107,23 @@ TrainInput train_input(const TrainCliOptions& o, const ModelSpec& m, const GpuSp
       int_option(o.micro_batch ? o.micro_batch : o.batch, o.batch ? "--batch" : "--micro-batch", 1);
   const std::int64_t dflt_seq = m.n_ctx > 0 ? std::min<std::int64_t>(2048, m.n_ctx) : 2048;
   if (!o.seq) notes.push_back(fmt::format("sequence length {} (default)", dflt_seq));
-  in.workload.seq_len   = int_option(o.seq, "--seq", dflt_seq, 1, 10000000);
+  in.workload.seq_len = int_option(o.seq, "--seq", dflt_seq, 1, 10000000);
+  // Multimodal: images join each sequence as tokens of the language model (towers.hpp).
+  in.images        = int_option(o.images, "--images", 0, 0, 100000);
+  in.image_size    = int_option(o.image_size, "--image-size", 0, 1, 100000);
+  in.freeze_towers = o.freeze_towers;
+  if ((in.images > 0 || o.freeze_towers) && !m.vision.present())
+    throw InputError("not a multimodal model", in.images > 0 ? "--images" : "--freeze-towers",
+                     "the model has no vision tower (its config has no vision_config)");
+  if (in.images > 0) {
+    const ImageCost ic = image_cost(m, in.image_size);
+    notes.push_back(fmt::format(
+        "{} image(s) per sequence, {} tokens each ({}): sequence {} = {} text + {} image tokens{}",
+        in.images, ic.tokens, ic.rows.find("tokens")->derivation.substituted,
+        in.workload.seq_len + in.images * ic.tokens, in.workload.seq_len, in.images * ic.tokens,
+        in.freeze_towers ? "; vision tower and projector frozen" : ""));
+    in.workload.seq_len += in.images * ic.tokens;
+  }
   auto& p               = in.plan;
   p.tp                  = int_option(o.tp, "--tp", 1);
   p.pp                  = int_option(o.pp, "--pp", 1);

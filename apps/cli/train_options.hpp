@@ -20,6 +20,8 @@ struct TrainCliOptions {
   std::optional<std::string> recompute, attention, dropout, capacity_factor;
   std::optional<std::string> finetune, lora_rank, lora_targets, frozen_layers;
   std::optional<std::string> overhead, headroom;
+  std::optional<std::string> images, image_size;  // multimodal (towers.hpp)
+  bool freeze_towers = false;
 };
 
 void add_train_options(CLI::App* app, TrainCliOptions& o);
