@@ -448,6 +448,12 @@ double quantized_matrix_bytes(WeightFormat f, double matrices, I rows, I cols, I
   return one * matrices;
 }
 
+ByteCount stored_weight_bytes(const ModelSpec& m) {
+  InferenceInput in;  // bf16, one rank
+  // Every term is a whole number of bytes (ceil per matrix) well below 2^53.
+  return static_cast<ByteCount>(std::llround(tally_weights(m, in).total()));
+}
+
 InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in_text) {
   check_input(m, in_text);
   InferenceReport r;

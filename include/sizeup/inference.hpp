@@ -121,6 +121,10 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
 
 // Bytes of one weight matrix {rows, cols} (cols = input features) in a format; exposed for
 // tests. Includes scales/zeros; `matrices` independent matrices of that shape.
+// Weight bytes as the checkpoint stores them: the layers its quantization_config names in that
+// format (scales included), every other tensor in 16-bit. Equals params x 2 when unquantised.
+ByteCount stored_weight_bytes(const ModelSpec& m);
+
 double quantized_matrix_bytes(WeightFormat f, double matrices, std::int64_t rows, std::int64_t cols,
                               std::int64_t group_size, bool double_quant);
 

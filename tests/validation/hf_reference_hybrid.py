@@ -478,6 +478,23 @@ for _name in ("gemma3", "llava", "mistral3", "qwen2_5_vl", "llama4"):
 
 R.BUILDERS.update(BUILDERS)
 R.DEFAULTS.update(DEFAULTS)
+# The multimodal wrappers are built whole here (towers included), not as their text model.
+_TEXT_OF = dict(R.WRAPPERS)
+_TEXT_OF.update(llava="llama", qwen2_5_vl="qwen2")
+for _name in ("gemma3", "llava", "mistral3", "qwen2_5_vl", "llama4"):
+    R.WRAPPERS.pop(_name, None)
+
+
+def language_model_type(config):
+    """model_type of a multimodal config's language model (else the config's own)."""
+    family = config["model_type"]
+    if family in _TEXT_OF:
+        text = config.get("text_config") or {}
+        return text.get("model_type", _TEXT_OF[family])
+    return family
+
+
+R.language_model_type = language_model_type
 
 
 def tower_parameters(model):
