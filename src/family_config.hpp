@@ -123,5 +123,7 @@ SIZEUP_READER(read_qwen3_next);
 // Multimodal: reads the vision tower of a wrapper config (`top`, model_type `wrapper`) into
 // m.vision after the language model is read (src/family_towers.cpp). False: no tower known.
 bool read_vision_tower(const json& top, const std::string& wrapper, ModelSpec& m);
+// The configuration class the wrapper's vision defaults come from ("" for none).
+std::string vision_defaults_source(const std::string& wrapper);
 
 }  // namespace sizeup::detail

@@ -117,14 +117,10 @@ bool read_vision_tower(const json& top, const std::string& wrapper, ModelSpec& m
       if (!(ratio > 0 && ratio <= 1) || std::fabs(1.0 / ratio - std::round(1.0 / ratio)) > 1e-9)
         throw InputError("invalid config", "vision_config.pixel_shuffle_ratio",
                          "must be 1/m for a whole number m");
-      w.merge            = static_cast<I>(std::llround(1.0 / ratio));
-      w.adapter_dim      = positive(c, {"projector_input_dim"});
-      const I out        = positive(c, {"projector_output_dim"});
-      const I vision_out = positive(c, {"vision_output_dim"});
-      if (out != w.adapter_dim || vision_out != out)
-        throw InputError("unsupported config", "vision_config.projector_output_dim",
-                         "projector_input_dim, projector_output_dim and vision_output_dim must "
-                         "be equal (as in every published Llama 4)");
+      w.merge       = static_cast<I>(std::llround(1.0 / ratio));
+      w.adapter_dim = positive(c, {"projector_input_dim"});
+      w.adapter_out = positive(c, {"projector_output_dim"});
+      w.vision_out  = positive(c, {"vision_output_dim"});
       break;
     }
     case TowerKind::none:
@@ -135,6 +131,24 @@ bool read_vision_tower(const json& top, const std::string& wrapper, ModelSpec& m
                      "must be a multiple of patch_size " + std::to_string(w.patch_size));
   std::erase(m.not_counted, std::string("vision_config"));
   return true;
+}
+
+std::string vision_defaults_source(const std::string& wrapper) {
+  switch (tower_of(wrapper)) {
+    case TowerKind::siglip:
+      return "vision_config: transformers 4.50 SiglipVisionConfig (Gemma3Config)";
+    case TowerKind::clip:
+      return "vision_config: transformers 4.40 LlavaConfig's CLIPVisionConfig";
+    case TowerKind::pixtral:
+      return "vision_config: transformers 4.50 PixtralVisionConfig (Mistral3Config)";
+    case TowerKind::qwen2_5_vl:
+      return "vision_config: transformers 4.49 Qwen2_5_VLVisionConfig";
+    case TowerKind::llama4:
+      return "vision_config: transformers 4.51 Llama4VisionConfig";
+    case TowerKind::none:
+      break;
+  }
+  return "";
 }
 
 }  // namespace sizeup::detail

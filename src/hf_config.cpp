@@ -734,6 +734,7 @@ std::vector<std::string> supported_families() {
 
 std::string family_defaults_source(const std::string& model_type) {
   const Family* f = find_family(model_type);
+  if (!f && find_wrapper(model_type)) return detail::vision_defaults_source(model_type);
   return f ? f->defaults_source : "";
 }
 

@@ -160,9 +160,11 @@ void llama4(Builder& b, const VisionTower& v) {
   b.norm(p + "layernorm_post", kTower, D, true);
   vit_layers(b, v, p + "model.layers.*.", "input_layernorm", "post_attention_layernorm",
              "self_attn.", "o_proj");
+  // HF: fc1 = Linear(intermediate_size, projector_input_dim), fc2 = Linear(projector_output_dim,
+  // projector_output_dim), linear_1 = Linear(vision_output_dim, E); equal in published models.
   b.linear(p + "vision_adapter.mlp.fc1", "adapter_fc1", kProj, v.n_ff, A, false);
-  b.linear(p + "vision_adapter.mlp.fc2", "adapter_fc2", kProj, A, A, false);
-  b.linear("multi_modal_projector.linear_1", "linear_1", kProj, A, v.out_dim, false);
+  b.linear(p + "vision_adapter.mlp.fc2", "adapter_fc2", kProj, v.adapter_out, v.adapter_out, false);
+  b.linear("multi_modal_projector.linear_1", "linear_1", kProj, v.vision_out, v.out_dim, false);
 }
 
 I ceil_div(I a, I b) { return (a + b - 1) / b; }

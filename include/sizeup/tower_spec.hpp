@@ -23,7 +23,9 @@ struct VisionTower {
   std::int64_t merge              = 1;     // patches merged per side into one token, e.g. 2
   std::int64_t pooled_tokens      = 0;     // tokens per image after pooling (Gemma 3: 256; 0: none)
   std::int64_t out_dim            = 0;     // language model width the projector maps to, e.g. 2560
-  std::int64_t adapter_dim        = 0;     // Llama 4 pixel-shuffle MLP width, e.g. 4096
+  std::int64_t adapter_dim        = 0;     // Llama 4 pixel-shuffle MLP fc1 output, e.g. 4096
+  std::int64_t adapter_out        = 0;     // Llama 4 fc2 width (projector_output_dim), e.g. 4096
+  std::int64_t vision_out         = 0;     // Llama 4 projector input (vision_output_dim), e.g. 4096
   std::int64_t window_tokens      = 0;     // patches per attention window (Qwen2.5-VL: 64; 0: none)
   std::int64_t n_full_attn_layers = 0;     // layers with full attention when windowed, e.g. 4
   bool projector_bias             = true;  // biases on the projector linears (LLaVA: true)

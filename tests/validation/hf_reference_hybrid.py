@@ -382,7 +382,7 @@ def llama4_vision(v):
              model=node(layers=stack(v["num_hidden_layers"], lambda _: vit_layer(
                  D, F, ("input_layernorm", "post_attention_layernorm", "o_proj")))),
              vision_adapter=node(mlp=node(fc1=linear(F, v["projector_input_dim"], False),
-                                          fc2=linear(v["projector_input_dim"], A, False))))
+                                          fc2=linear(A, A, False))))
     m.class_embedding = param(D)
     m.positional_embedding_vlm = param(g * g + 1, D)
     return m
