@@ -403,12 +403,6 @@ def with_defaults(raw, defaults):
     return out
 
 
-def text_model(text_config, default_type):
-    t = dict(text_config or {})
-    family = t.get("model_type", default_type)
-    return R.build_model({**t, "model_type": family})
-
-
 def build_gemma3(c):
     """Gemma3ForConditionalGeneration: vision_tower (SigLIP), multi_modal_projector.{
     mm_input_projection_weight {D, E}, mm_soft_emb_norm {D}}, language_model."""
@@ -470,31 +464,37 @@ BUILDERS = {
     "mamba": build_mamba, "falcon_mamba": build_mamba, "mamba2": build_mamba2,
     "jamba": build_jamba, "granitemoehybrid": build_granitemoehybrid,
     "nemotron_h": build_nemotron_h, "qwen3_next": build_qwen3_next,
+}
+# Multimodal wrappers are built whole (towers included); hf_reference.WRAPPERS keeps naming
+# their language model's family.
+MULTIMODAL = {
     "gemma3": build_gemma3, "llava": build_llava, "mistral3": build_mistral3,
     "qwen2_5_vl": build_qwen2_5_vl, "llama4": build_llama4_mm,
 }
-for _name in ("gemma3", "llava", "mistral3", "qwen2_5_vl", "llama4"):
-    DEFAULTS.setdefault(_name, {})
-
 R.BUILDERS.update(BUILDERS)
 R.DEFAULTS.update(DEFAULTS)
-# The multimodal wrappers are built whole here (towers included), not as their text model.
-_TEXT_OF = dict(R.WRAPPERS)
-_TEXT_OF.update(llava="llama", qwen2_5_vl="qwen2")
-for _name in ("gemma3", "llava", "mistral3", "qwen2_5_vl", "llama4"):
-    R.WRAPPERS.pop(_name, None)
+R.WRAPPERS.setdefault("llava", "llama")
+R.WRAPPERS.setdefault("qwen2_5_vl", "qwen2")
+_build_text_or_family = R.build_model
 
 
-def language_model_type(config):
-    """model_type of a multimodal config's language model (else the config's own)."""
+def build_model(config, stacked_experts=None):
+    """hf_reference.build_model, with multimodal wrappers built with their towers."""
     family = config["model_type"]
-    if family in _TEXT_OF:
-        text = config.get("text_config") or {}
-        return text.get("model_type", _TEXT_OF[family])
-    return family
+    if family in MULTIMODAL:
+        c = R.Config(config, {})
+        c.stacked_experts = stacked_experts
+        return MULTIMODAL[family](c)
+    return _build_text_or_family(config, stacked_experts)
 
 
-R.language_model_type = language_model_type
+def text_model(text_config, default_type):
+    t = dict(text_config or {})
+    family = t.get("model_type", default_type)
+    return _build_text_or_family({**t, "model_type": family})
+
+
+R.build_model = build_model
 
 
 def tower_parameters(model):
