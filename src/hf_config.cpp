@@ -650,6 +650,13 @@ Quantization read_quantization(const json& qc) {
   } else if (method == "fp8") {
     q.format = StoredQuant::fp8;
     q.bits   = 8;
+    if (auto b = qc.find("weight_block_size"); b != qc.end() && !b->is_null()) {
+      if (!b->is_array() || b->size() != 2 || !(*b)[0].is_number_integer() ||
+          !(*b)[1].is_number_integer() || (*b)[0].get<I>() <= 0 || (*b)[1].get<I>() <= 0)
+        throw InputError("invalid config", "weight_block_size", "must be two positive integers");
+      q.block_rows = (*b)[0].get<I>();
+      q.block_cols = (*b)[1].get<I>();
+    }
     read_patterns(q, qc, "modules_to_not_convert");
   } else if (method == "mxfp4") {
     q.format     = StoredQuant::mxfp4;
@@ -739,7 +746,16 @@ std::string family_defaults_source(const std::string& model_type) {
 }
 
 ModelSpec model_from_config_text(std::string_view text, const std::string& name) {
-  json top = json::parse(text, nullptr, false);
+  // A config.json nests a few levels (text_config.rope_scaling...); deeper input is refused
+  // at once instead of building a tree of millions of empty arrays.
+  constexpr int kMaxDepth                   = 32;
+  const json::parser_callback_t depth_limit = [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxDepth)
+      throw InputError("malformed config", "config.json",
+                       "nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    return true;
+  };
+  json top = json::parse(text, depth_limit, false);
   if (top.is_discarded()) throw InputError("malformed config", "config.json", "not valid JSON");
   if (!top.is_object())
     throw InputError("malformed config", "config.json", "must be a JSON object");

@@ -133,8 +133,17 @@ WeightTally tally_weights(const ModelSpec& m, const InferenceInput& in) {
       double mats  = static_cast<double>(t.repeat);
       for (std::size_t i = 0; i + 2 < t.shape.size(); ++i) mats *= static_cast<double>(t.shape[i]);
       const I g = m.quant.group_size > 0 ? m.quant.group_size : cols;  // GPTQ -1: one group
-      bytes =
-          quantized_matrix_bytes(stored_format(m.quant), mats, rows, cols, g, m.quant.double_quant);
+      if (m.quant.format == StoredQuant::fp8 && m.quant.block_rows > 0) {
+        // HF FineGrainedFP8 / DeepSeek-V3: e4m3 values + one fp32 scale per block of
+        // block_rows x block_cols (weight_scale_inv).
+        const double r = static_cast<double>(rows), c = static_cast<double>(cols);
+        const double blocks = ceil_div(r, static_cast<double>(m.quant.block_rows)) *
+                              ceil_div(c, static_cast<double>(m.quant.block_cols));
+        bytes = mats * (r * c + 4 * blocks);
+      } else {
+        bytes = quantized_matrix_bytes(stored_format(m.quant), mats, rows, cols, g,
+                                       m.quant.double_quant);
+      }
       w.stored += ceil_div(bytes, shards);
     } else if (!is_16bit_format(in.weights) && quantizable(t, in)) {
       const I rows = t.shape[t.shape.size() - 2];

@@ -60,6 +60,7 @@ nlohmann::json to_json(const Derivation& d) {
 nlohmann::json to_json(const GpuSpec& g) {
   nlohmann::json j       = {{"name", g.name},
                             {"display_name", g.display_name},
+                            {"aliases", g.aliases},
                             {"vendor", g.vendor},
                             {"memory_bytes", g.memory_bytes},
                             {"memory_gb", to_gb(g.memory_bytes)},

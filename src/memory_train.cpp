@@ -25,19 +25,6 @@ void require(bool ok, const std::string& what, const std::string& field, const s
   if (!ok) throw InputError(what, field, why);
 }
 
-int effective_zero(const ParallelPlan& p) {
-  switch (p.fsdp) {
-    case FsdpMode::full:
-    case FsdpMode::hybrid:
-      return 3;
-    case FsdpMode::grad_op:
-      return 2;
-    case FsdpMode::none:
-      break;
-  }
-  return p.zero;
-}
-
 // Layer range [lo, hi) of pipeline stage `s`, over all layers of the model.
 struct StageRange {
   I lo = 0, hi = 0;
@@ -246,6 +233,19 @@ Row<ByteCount> row(std::string key, std::string label, U value, std::string form
 }
 
 }  // namespace
+
+int effective_zero(const ParallelPlan& p) {
+  switch (p.fsdp) {
+    case FsdpMode::full:
+    case FsdpMode::hybrid:
+      return 3;
+    case FsdpMode::grad_op:
+      return 2;
+    case FsdpMode::none:
+      break;
+  }
+  return p.zero;
+}
 
 TrainRecipe train_recipe(const TrainInput& in) {
   const PrecisionRecipe p = recipe_for(in.precision);

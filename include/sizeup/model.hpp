@@ -57,13 +57,15 @@ enum class StoredQuant {
 struct Quantization {
   std::string method;  // quant_method as written, e.g. "gptq", "mxfp4"
   StoredQuant format      = StoredQuant::none;
-  int bits                = 16;            // stored bits per weight, e.g. 4
-  std::int64_t group_size = 0;             // inputs per scale, e.g. 128 (0: per channel/tensor)
-  bool double_quant       = false;         // bitsandbytes bnb_4bit_use_double_quant
-  bool keep_attention     = false;         // attention projections left in float
-  bool keep_mlp           = false;         // dense MLP left in float
-  bool keep_experts       = false;         // routed and shared experts left in float
-  bool quantize_head      = false;         // output head quantised too (rare; GPTQ lm_head: true)
+  int bits                = 16;     // stored bits per weight, e.g. 4
+  std::int64_t group_size = 0;      // inputs per scale, e.g. 128 (0: per channel/tensor)
+  bool double_quant       = false;  // bitsandbytes bnb_4bit_use_double_quant
+  std::int64_t block_rows = 0;      // fp8 weight_block_size, e.g. 128 x 128: one fp32 scale per
+  std::int64_t block_cols = 0;      // block (0: one scale per tensor)
+  bool keep_attention     = false;  // attention projections left in float
+  bool keep_mlp           = false;  // dense MLP left in float
+  bool keep_experts       = false;  // routed and shared experts left in float
+  bool quantize_head      = false;  // output head quantised too (rare; GPTQ lm_head: true)
   std::vector<std::string> not_converted;  // the patterns as written, for display
   bool active() const { return format != StoredQuant::none; }
 };

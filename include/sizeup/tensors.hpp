@@ -35,6 +35,9 @@ enum class Component {
 // Which model a component belongs to: the language model, or a modality tower with its projector.
 bool is_tower_component(Component c);
 
+// Issue 8's name for it: a tensor's role (attention, MLP, expert, router, norm, embedding, head).
+using Role = Component;
+
 // How tensor parallelism splits a tensor (Megatron-LM, Shoeybi et al. 2019, Sec. 3).
 enum class Split { replicated, column, row, vocab, expert };
 

@@ -248,6 +248,14 @@ TEST(families_test, quantization_config_formats_and_exceptions) {
     {"quant_method":"compressed-tensors","config_groups":{"group_0":{"targets":["Linear"],
      "weights":{"num_bits":8,"type":"float","strategy":"channel"}}},"ignore":["lm_head"]}})");
   EXPECT_EQ(ct.quant.format, StoredQuant::fp8);
+  // DeepSeek-style block FP8: one byte per weight plus one fp32 scale per 128 x 128 block.
+  // A 1-layer Llama of d 256, f 384 (untied, V 1000): linears q, k, v, o 256x256 (4 blocks
+  // each), gate, up 384x256 and down 256x384 (6 blocks each): 4*65,536 + 3*98,304 = 557,056
+  // bytes + 34 blocks * 4 = 136; embedding, head 2*1000*256*2 = 1,024,000; norms 3*256*2 = 1,536.
+  const ModelSpec fp8 = model_from_config_text(R"({"model_type":"llama","hidden_size":256,
+    "intermediate_size":384,"num_hidden_layers":1,"num_attention_heads":2,"vocab_size":1000,
+    "quantization_config":{"quant_method":"fp8","weight_block_size":[128,128]}})");
+  EXPECT_EQ(stored_weight_bytes(fp8), 557'056u + 136u + 1'024'000u + 1'536u);
   EXPECT_EQ(error_of(R"({"model_type":"llama","quantization_config":{"quant_method":"hqq"}})"),
             "unsupported config (quant_method): 'hqq' is not one of gptq, awq, bitsandbytes, "
             "fp8, mxfp4, compressed-tensors");
