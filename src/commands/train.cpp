@@ -14,6 +14,7 @@
 #include "sizeup/plan.hpp"
 #include "sizeup/quantity.hpp"
 #include "sizeup/step_time.hpp"
+#include "sizeup/towers.hpp"
 #include "sizeup/units.hpp"
 
 namespace sizeup::cmd {
@@ -86,6 +87,16 @@ StepFlops step_flops(const ModelSpec& m, const TrainInput& in, const TrainMemory
   }
   s.per_step          = s.per_token * s.tokens;
   s.hardware_per_step = (s.per_token + s.recompute_per_token) * s.tokens;
+  // Images: the tower and projector run forward for each image; trained, their backward costs
+  // twice the forward; frozen, forward only (no gradient reaches the pixels). towers.hpp.
+  if (in.images > 0) {
+    const double tower = static_cast<double>(global) * static_cast<double>(in.images) *
+                         image_cost(m, in.image_size).tower_flops * (in.freeze_towers ? 1.0 : 3.0);
+    s.per_step += tower;
+    s.hardware_per_step += tower;
+    s.source += in.freeze_towers ? "; + vision tower forward per image (frozen)"
+                                 : "; + 3 x vision tower forward per image";
+  }
   return s;
 }
 
