@@ -137,21 +137,48 @@ Output train_output(const TrainCmd& o) {
                                                                     : "qlora"}};
   auto mem       = rows_json(r.rows);
   if (!mem.contains("fp8_weight_cache_bytes")) mem["fp8_weight_cache_bytes"] = 0;
-  mem["total_bytes"]       = r.total_bytes;
-  mem["host_bytes"]        = r.host_bytes;
-  mem["stage"]             = r.stage;
-  mem["first_stage_bytes"] = r.first_stage_bytes;
-  mem["last_stage_bytes"]  = r.last_stage_bytes;
-  mem["limit_bytes"]       = r.limit_bytes;
-  j["memory"]              = mem;
-  j["fits"]                = r.fits;
-  j["optimizer_state"]     = rows_json(r.optimizer.rows);
-  j["activations"]         = {{"layer_bytes", act.layer_bytes},
-                              {"moe_layer_bytes", act.moe_layer_bytes},
-                              {"outside_bytes", act.outside_bytes},
-                              {"per_layer", rows_json(act.per_layer)},
-                              {"outside_layers", rows_json(act.outside_layers)}};
-  nlohmann::json adapters  = nlohmann::json::array();
+  if (!mem.contains("overhead_bytes")) mem["overhead_bytes"] = r.overhead_bytes;
+  mem["allocated_bytes"]    = r.allocated_bytes;
+  mem["reserved_bytes"]     = r.reserved_bytes;
+  mem["device_bytes"]       = r.device_bytes;
+  mem["total_bytes"]        = r.total_bytes;
+  mem["host_bytes"]         = r.host_bytes;
+  mem["stage"]              = r.stage;
+  mem["first_stage_bytes"]  = r.first_stage_bytes;
+  mem["last_stage_bytes"]   = r.last_stage_bytes;
+  mem["limit_bytes"]        = r.limit_bytes;
+  j["memory"]               = mem;
+  j["fits"]                 = r.fits;
+  const AffineMemory aff    = train_memory_affine(m, in);
+  j["memory"]["affine"]     = {{"fixed_bytes", aff.fixed_bytes},
+                               {"per_sequence_bytes", aff.per_sequence_bytes}};
+  const std::int64_t max_mb = largest_micro_batch(m, in);
+  j["max_micro_batch"]      = max_mb;
+  const auto suggestions    = fit_suggestions(m, in);
+  nlohmann::json sj         = nlohmann::json::array();
+  auto spelled              = [](const FitSuggestion& s) {
+    std::string opt = s.option;
+    for (auto& ch : opt)
+      if (ch == '_') ch = '-';
+    return "--" + opt + " " + s.value;
+  };
+  for (const auto& s : suggestions)
+    sj.push_back({{"change", spelled(s)},
+                  {"option", s.option},
+                  {"value", s.value},
+                  {"description", s.change},
+                  {"total_bytes", s.total_bytes},
+                  {"fits", s.fits}});
+  j["suggestions"]        = sj;
+  j["loss"]               = to_string(in.loss);
+  j["framework"]          = o.train.framework.value_or("none");
+  j["optimizer_state"]    = rows_json(r.optimizer.rows);
+  j["activations"]        = {{"layer_bytes", act.layer_bytes},
+                             {"moe_layer_bytes", act.moe_layer_bytes},
+                             {"outside_bytes", act.outside_bytes},
+                             {"per_layer", rows_json(act.per_layer)},
+                             {"outside_layers", rows_json(act.outside_layers)}};
+  nlohmann::json adapters = nlohmann::json::array();
   for (const auto& a : r.adapters)
     adapters.push_back({{"module", a.module},
                         {"in", a.in},
@@ -206,9 +233,26 @@ Output train_output(const TrainCmd& o) {
   out.text += table(rows);
   out.text += fmt::format("fits in {} x (1 - headroom {}): {}\n", gib(gpu.memory_bytes),
                           in.headroom, r.fits ? "yes" : "NO");
+  out.text += fmt::format("allocated {}, reserved {}, device {} (what nvidia-smi shows)\n",
+                          gib(r.allocated_bytes), gib(r.reserved_bytes), gib(r.device_bytes));
+  out.text += fmt::format(
+      "memory = {} + {} per sequence of {} tokens; largest micro-batch that "
+      "fits: {}\n",
+      gb(aff.fixed_bytes), gb(aff.per_sequence_bytes), in.workload.seq_len, max_mb);
+  if (!r.fits && !suggestions.empty()) {
+    out.text += "to make it fit, change one of:\n";
+    for (const auto& s : suggestions)
+      out.text += fmt::format("  {:<28} {} -> {}{}\n", spelled(s), s.change, gib(s.total_bytes),
+                              s.fits ? "" : " (still too large)");
+  }
   if (r.host_bytes) out.text += "host (offloaded): " + gib(r.host_bytes) + "\n";
-  out.text += fmt::format("FLOPs per step {} ({} tokens), step {:.4g} s at MFU {:g}\n\n",
+  out.text += fmt::format("FLOPs per step {} ({} tokens), step {:.4g} s at MFU {:g}\n",
                           sci(fr.training_per_step), global * in.workload.seq_len, step_s, mfu);
+  if (j["time"].contains("days"))
+    out.text += fmt::format("total for {} tokens: {:.6g} steps, {:.4g} s = {:.4g} days\n",
+                            *o.tokens, j["time"]["steps"].get<double>(),
+                            j["time"]["seconds"].get<double>(), j["time"]["days"].get<double>());
+  out.text += "\n";
   std::vector<std::vector<std::string>> hrows = {
       {"seed heuristic", "weights", "gradients", "optimizer", "activations", "total"}};
   for (const auto& h : seeds) {

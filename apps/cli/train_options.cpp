@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "sizeup/error.hpp"
+#include "sizeup/framework.hpp"
 #include "sizeup/quantity.hpp"
 
 namespace sizeup::cli {
@@ -71,8 +72,21 @@ void add_train_options(CLI::App* app, TrainCliOptions& o) {
   add_quantity(app, "--frozen-layers", o.frozen_layers, "freeze: first k layers frozen")->group(f);
   const char* x = "Assumptions";
   add_quantity(app, "--overhead", o.overhead,
-               "runtime overhead per GPU in bytes, e.g. 1GiB (default 1 GiB)")
+               "flat runtime overhead per GPU in bytes, e.g. 1GiB, instead of the allocator and "
+               "CUDA context model")
       ->group(x);
+  app->add_option("--cuda-loading", o.cuda_loading,
+                  "CUDA module loading: lazy (default, CUDA >= 11.7) or eager (older CUDA)")
+      ->group(x);
+  app->add_option("--framework", o.framework,
+                  "hf, torchtune, megatron, deepspeed, fsdp, qlora-paper: that framework's "
+                  "defaults (each printed, each overridable)")
+      ->group(w);
+  app->add_option("--loss", o.loss, "standard (default), chunked, fused")->group(a);
+  app->add_option("--head", o.head,
+                  "lm (default: vocabulary logits and loss) or classifier (sequence "
+                  "classification: no vocabulary logits)")
+      ->group(a);
   add_quantity(app, "--headroom", o.headroom, "fraction of GPU memory kept free (default 0)")
       ->group(x);
 }
@@ -161,10 +175,27 @@ TrainInput train_input(const TrainCliOptions& o, const ModelSpec& m, const GpuSp
     if (!(v >= 0 && v <= 1e15))
       throw InputError("invalid overhead", "--overhead", "must be between 0 and 1e15 bytes");
     in.overhead_bytes = static_cast<ByteCount>(v);
-  } else {
-    notes.push_back(
-        "runtime overhead 1 GiB per GPU assumed (CUDA context, cuBLAS/NCCL "
-        "workspaces, allocator slack); --overhead to change");
+  }
+  if (o.cuda_loading) in.context_loading = parse_context_loading(*o.cuda_loading, "--cuda-loading");
+  if (o.loss) in.loss = parse_loss(*o.loss, "--loss");
+  if (o.head) in.head = parse_head(*o.head, "--head");
+  if (o.framework) {
+    ExplicitOptions given;
+    given.precision    = o.precision.has_value();
+    given.grad_dtype   = o.grad_dtype.has_value();
+    given.optimizer    = o.optimizer.has_value();
+    given.recompute    = o.recompute.has_value();
+    given.attention    = o.attention.has_value();
+    given.loss         = o.loss.has_value();
+    given.zero         = o.zero.has_value();
+    given.fsdp         = o.fsdp.has_value();
+    given.finetune     = o.finetune.has_value();
+    given.lora_rank    = o.lora_rank.has_value();
+    given.lora_targets = o.lora_targets.has_value();
+    const Framework fw = parse_framework(*o.framework, "--framework");
+    for (const auto& d : apply_framework(fw, given, in))
+      notes.push_back(
+          fmt::format("{} default: {} = {} ({})", *o.framework, d.option, d.value, d.source));
   }
   if (o.headroom) in.headroom = parse_quantity(*o.headroom, "--headroom");
   validate_plan(m, in);

@@ -19,7 +19,7 @@ struct TrainCliOptions {
   bool sequence_parallel = false;
   std::optional<std::string> recompute, attention, dropout, capacity_factor;
   std::optional<std::string> finetune, lora_rank, lora_targets, frozen_layers;
-  std::optional<std::string> overhead, headroom;
+  std::optional<std::string> overhead, headroom, cuda_loading, framework, loss, head;
 };
 
 void add_train_options(CLI::App* app, TrainCliOptions& o);
