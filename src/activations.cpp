@@ -373,10 +373,27 @@ void loss_rows(Rows& r, const Ctx& c, const ActivationInput& in) {
       else {
         const U n     = static_cast<U>(kLossChunks);
         const U chunk = (c.s + n - 1) / n;
-        r.add("loss_backward_buffers",
-              "gradients of one chunk's log-probabilities and fp32 logits (start of backward)",
-              {{"2", 2}, b, {"ceil(" + c.s_sym + "/8)", chunk}, V, f4}, Shard::tp,
-              "torchtune CEWithChunkedOutputLoss (num_output_chunks = 8): one chunk at a time");
+        // Every chunk's projection shares the head weight: autograd sums the chunks' weight
+        // gradients in its input buffer before accumulating them (the running sum and the
+        // next chunk's gradient, in p bytes), measured in tests/validation/test_peak_memory.py.
+        const U chunk_grads = checked_mul(
+            checked_mul(checked_mul(checked_mul(2, c.b, kOverflowField), chunk, kOverflowField),
+                        c.V, kOverflowField),
+            4, kOverflowField);
+        const U head_grads =
+            checked_mul(checked_mul(checked_mul(2, c.V, kOverflowField), c.h, kOverflowField), c.p,
+                        kOverflowField);
+        const U value = (std::max(chunk_grads, head_grads) + c.t - 1) / c.t;
+        r.out.rows.push_back(
+            {"loss_backward_buffers",
+             "one chunk's fp32 gradients, or the head-weight gradient sum (start of backward)",
+             value,
+             {"max(2 * b * ceil(" + c.s_sym + "/8) * V * 4, 2 * V * h * p) / t",
+              fmt::format("max(2 * {} * {} * {} * 4, 2 * {} * {} * {}) / {}", c.b, chunk, c.V, c.V,
+                          c.h, c.p, c.t),
+              "torchtune CEWithChunkedOutputLoss (num_output_chunks = 8); PyTorch autograd "
+              "InputBuffer accumulation of the shared head weight's gradients"}});
+        r.largest = std::max(r.largest, std::max(chunk_grads / 2, head_grads / 2) / c.t);
       }
       break;
     case LossImpl::fused: {
