@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "sizeup/checked.hpp"
 #include "sizeup/error.hpp"
 
@@ -50,27 +53,34 @@ CudaContext cuda_context(ContextLoading loading) {
 
 // Fragmentation model: the persistent tensors are allocated once, in the same order every step,
 // and their blocks are never freed: no fragmentation (their rounding to 512 B is below 0.01%).
-// The transient tensors are freed and requested again in a different order in backward; the
-// allocator serves a request from a cached block at least as large, split. At the peak, the
-// largest transient request finds the cached space split into smaller blocks and gets a segment
-// of its own, rounded up to 2 MiB (kRoundLarge): reserved exceeds allocated by that block.
-// Checked against nvidia-smi readings in docs/validation.md ("Published measurements").
+// The transient tensors are freed and requested again in a different order and with different
+// sizes in backward; the allocator serves each request from a cached block at least as large,
+// split, and a remainder too small for later requests stays reserved. sizeup takes the
+// reserved space beyond the allocated peak as a fraction phi of the transient bytes, at least
+// the largest transient tensor rounded up to 2 MiB (kRoundLarge; that request finds no cached
+// block and gets a segment of its own). phi = 0.25 is fitted: the nvidia-smi readings of the
+// three fp32 BERT-large runs without recomputation in the Hugging Face docs (perf_train_gpu_one,
+// V100) exceed their allocated peak plus context by 0.23-0.28 of their transient bytes; the
+// other published runs of docs/validation.md check it.
 DeviceMemoryReport device_memory(const DeviceMemoryInput& in) {
   DeviceMemoryReport r;
   const char* f     = "reserved";
   r.allocated_bytes = checked_add(in.persistent_bytes, in.transient_bytes, f);
-  const ByteCount frag =
+  const ByteCount block =
       in.transient_bytes == 0 ? 0 : round_up(in.largest_transient_bytes, kAllocatorRoundLarge);
-  r.reserved_bytes = checked_add(r.allocated_bytes, frag, f);
-  r.device_bytes   = checked_add(r.reserved_bytes, in.context_bytes, f);
-  r.fragmentation  = {
-       "allocator_bytes",
-       "caching allocator: reserved beyond allocated",
-       frag,
-       {"largest transient tensor, rounded up to 2 MiB",
-        fmt::format("round_up({}, {})", in.largest_transient_bytes, kAllocatorRoundLarge),
-        "PyTorch CUDACachingAllocator (kRoundLarge = 2 MiB); fragmentation model "
-         "stated in allocator.cpp"}};
+  const ByteCount share = static_cast<ByteCount>(
+      std::ceil(kFragmentationShare * static_cast<double>(in.transient_bytes)));
+  const ByteCount frag = std::max(block, share);
+  r.reserved_bytes     = checked_add(r.allocated_bytes, frag, f);
+  r.device_bytes       = checked_add(r.reserved_bytes, in.context_bytes, f);
+  r.fragmentation      = {
+           "allocator_bytes",
+           "caching allocator: reserved beyond allocated",
+           frag,
+           {"largest transient tensor, rounded up to 2 MiB",
+            fmt::format("round_up({}, {})", in.largest_transient_bytes, kAllocatorRoundLarge),
+            "PyTorch CUDACachingAllocator (kRoundLarge = 2 MiB); fragmentation model "
+                 "stated in allocator.cpp"}};
   r.context = {"cuda_context_bytes",
                "CUDA context (driver, loaded kernels, workspaces)",
                in.context_bytes,

@@ -944,6 +944,7 @@ std::vector<SeedHeuristic> seed_heuristics(const ModelSpec& m, ParamCount n, std
   {
     SeedHeuristic h;
     h.source = "seed 002 (alpha = 5 heuristic)";
+    h.title  = "The 354M worked example: parameters and training memory (alpha = 5 heuristic)";
     h.rows.rows.push_back(row("weights_bytes", "fp16 weights", mul(2, N), "2N",
                               fmt::format("2 · {}", N), "seed 002"));
     h.rows.rows.push_back(row("gradients_bytes", "fp16 gradients", mul(2, N), "2N",
@@ -958,6 +959,7 @@ std::vector<SeedHeuristic> seed_heuristics(const ModelSpec& m, ParamCount n, std
   {
     SeedHeuristic h;
     h.source = "seed 004 (Transformer Math 101, no recomputation, t = 1)";
+    h.title  = "Transformer Math 101 (EleutherAI), no recomputation, t = 1";
     h.rows.rows.push_back(row("weights_bytes", "mixed-precision model", mul(2, N), "2N",
                               fmt::format("2 · {}", N), "seed 004"));
     h.rows.rows.push_back(row("gradients_bytes", "fp16 gradients", mul(2, N), "2N",

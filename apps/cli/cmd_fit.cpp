@@ -7,6 +7,7 @@
 #include "sizeup/error.hpp"
 #include "sizeup/fit.hpp"
 #include "sizeup/json.hpp"
+#include "sizeup/memory_train.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/quantity.hpp"
 #include "train_options.hpp"
@@ -93,6 +94,9 @@ Output fit_output(const FitCmd& o) {
     m = resolve_model(o.model);
     // Run the model's layout with the given options; gpus default to one replica per GPU.
     TrainCliOptions t = o.train;
+    // Fine-tuning with adapters runs on one replica: its default is no sharding.
+    const bool adapters = t.finetune && (*t.finetune == "lora" || *t.finetune == "qlora");
+    if (adapters && !t.zero && !t.fsdp) in.zero = 0;
     if (!t.zero && !t.fsdp) t.zero = std::to_string(in.zero);
     tin = train_input(t, *m, gpu, notes);
     if (!o.no_activations) {
@@ -135,8 +139,31 @@ Output fit_output(const FitCmd& o) {
                                   in.infer ? "--mode infer counts weights only"
                                            : "they shape a MODEL's activations; give a MODEL"));
   }
-  in.reserved_bytes   = reserved;
-  const FitReport r   = fit_params(in);
+  in.reserved_bytes = reserved;
+  FitReport r       = fit_params(in);
+  if (m && tin && tin->finetune.mode != Finetune::full) {
+    // Fine-tuning: the closed-form recipe does not apply (frozen or NF4 base, adapters); the
+    // bytes per parameter are the run's own, from its memory rows over the model's parameters.
+    const auto tr  = train_memory(*m, *tin);
+    const double N = static_cast<double>(tr.params_total);
+    auto per       = [&](const char* key) {
+      const auto* x = tr.rows.find(key);
+      return x ? static_cast<double>(x->value) / N : 0.0;
+    };
+    const std::string src  = "train_memory rows of this run / total parameters";
+    r.bytes_per_param.rows = {
+        {"weights", "weights (base and adapters)", per("weights_bytes"), {"", "", src}},
+        {"gradients", "gradients (trainable only)", per("gradients_bytes"), {"", "", src}},
+        {"master", "fp32 master weights", per("master_bytes"), {"", "", src}},
+        {"optimizer", "optimizer states", per("optimizer_bytes"), {"", "", src}}};
+    r.per_param_total = 0;
+    for (const auto& x : r.bytes_per_param.rows) r.per_param_total += x.value;
+    r.bytes_per_param.rows.push_back({"total", "total", r.per_param_total, {"", "", src}});
+    notes.push_back(
+        fmt::format("--finetune {}: bytes per parameter are this run's (ZeRO {}), "
+                    "not the full-training recipe",
+                    *o.train.finetune, tin->plan.zero));
+  }
   FitInput bare       = in;
   bare.reserved_bytes = 0;
   const FitReport r0  = fit_params(bare);

@@ -31,24 +31,28 @@ std::vector<std::string> heuristic_differences(const TrainMemoryReport& r, const
   const auto& R = r.recipe;
   if (R.master_bytes > 0)
     d.push_back(
-        "seed 002 has no fp32 master copy (4 bytes/param); sizeup counts it, as seed "
-        "004 does inside its 12 bytes/param of optimizer memory");
+        "the 354M worked example has no fp32 master copy (4 bytes/param); sizeup counts it, as "
+        "Transformer "
+        "Math 101 does inside its 12 bytes/param of optimizer memory");
   if (R.gradient_bytes != 2)
     d.push_back(
-        fmt::format("both seeds store 2-byte gradients; this run stores {}-byte gradients "
+        fmt::format("both documents store 2-byte gradients; this run stores {}-byte gradients "
                     "(--grad-dtype bf16 for 2)",
                     R.gradient_bytes));
   d.push_back(
-      "seed 002's activations are alpha·B·L·d·2 per layer with alpha = 5 guessed; sizeup "
+      "the 354M worked example's activations are alpha·B·L·d·2 per layer with alpha = 5 guessed; "
+      "sizeup "
       "lists every saved tensor (attention, MLP, norms, dropout masks, logits, loss)");
   if (in.activation.attention == AttentionImpl::flash)
     d.push_back(
-        "seed 004's 5·a·s/h term is the eager attention score/softmax/dropout storage; "
+        "Transformer Math 101's 5·a·s/h term is the eager attention score/softmax/dropout storage; "
         "flash attention keeps none of it (--attention eager to include it)");
   d.push_back(
-      "the seeds count no logits/loss buffers, communication buffers or runtime overhead "
-      "(seed 002 adds a guessed 1-2 GB 'overhead')");
-  d.push_back("seed 002 prints GiB values labelled GB (1,417,347,072 bytes = 1.32 GiB = 1.42 GB)");
+      "the documents count no logits/loss buffers, communication buffers or runtime overhead "
+      "(the 354M worked example adds a guessed 1-2 GB 'overhead')");
+  d.push_back(
+      "the 354M worked example prints GiB values labelled GB (1,417,347,072 bytes = 1.32 GiB = "
+      "1.42 GB)");
   return d;
 }
 
@@ -208,7 +212,7 @@ Output train_output(const TrainCmd& o) {
   for (const auto& h : seeds) {
     auto rows           = rows_json(h.rows);
     rows["total_bytes"] = h.total_bytes;
-    heur.push_back({{"source", h.source}, {"memory", rows}});
+    heur.push_back({{"source", h.source}, {"title", h.title}, {"memory", rows}});
   }
   const auto diffs = heuristic_differences(r, in);
   j["heuristics"]  = heur;
@@ -253,16 +257,12 @@ Output train_output(const TrainCmd& o) {
                             *o.tokens, j["time"]["steps"].get<double>(),
                             j["time"]["seconds"].get<double>(), j["time"]["days"].get<double>());
   out.text += "\n";
-  std::vector<std::vector<std::string>> hrows = {
-      {"seed heuristic", "weights", "gradients", "optimizer", "activations", "total"}};
-  for (const auto& h : seeds) {
-    std::vector<std::string> row = {h.source};
-    for (const auto& x : h.rows.rows) row.push_back(gib(x.value));
-    row.push_back(gib(h.total_bytes));
-    hrows.push_back(row);
+  // The documents' heuristics: one compact line by default, the full table under --explain.
+  {
+    std::string line = "document heuristics (totals):";
+    for (const auto& h : seeds) line += fmt::format(" {} {};", h.title, gib(h.total_bytes));
+    out.text += line.substr(0, line.size() - 1) + " (--explain for their rows and differences)\n";
   }
-  out.text += table(hrows);
-  for (const auto& d : diffs) out.text += "differs: " + d + "\n";
   for (const auto& n : notes) out.text += "note: " + n + "\n";
 
   auto show   = [](const ByteCount& b) { return with_commas(b) + " B (" + gib(b) + ")"; };
@@ -295,9 +295,9 @@ Output train_output(const TrainCmd& o) {
                               "PaLM App. B (MFU definition)"},
                              fmt::format("{:.4f} s", step_s));
   for (const auto& h : seeds)
-    out.explain += "\n" + explain_rows<ByteCount>("Seed heuristic: " + h.source, h.rows, show) +
+    out.explain += "\n" + explain_rows<ByteCount>("Heuristic of " + h.title, h.rows, show) +
                    explain_row("total", {}, show(h.total_bytes));
-  out.explain += "\n### Differences from the seed heuristics\n\n";
+  out.explain += "\n### Differences from the documents' heuristics\n\n";
   for (const auto& d : diffs) out.explain += "- " + d + "\n";
   return out;
 }

@@ -24,7 +24,7 @@ void add_train_options(CLI::App* app, TrainCliOptions& o) {
   add_gpu_options(app, o.gpu, "h100-sxm");
   const char* w = "Workload and recipe";
   app->add_option("--precision", o.precision,
-                  "fp32, bf16, fp16, mixed-bf16 (default), mixed-fp16, fp8")
+                  "fp32, tf32, bf16, fp16, mixed-bf16 (default), mixed-fp16, fp8")
       ->group(w);
   app->add_option("--grad-dtype", o.grad_dtype,
                   "gradient storage: fp32 (default with mixed precision) or bf16")

@@ -24,6 +24,8 @@
 namespace sizeup {
 
 inline constexpr ByteCount kAllocatorRoundLarge = 2 * 1048576;  // kRoundLarge, 2 MiB
+// Reserved beyond allocated, as a share of the transient bytes (fitted; allocator.cpp).
+inline constexpr double kFragmentationShare = 0.25;
 
 // How CUDA loads kernels into the context.
 //  lazy:  CUDA >= 11.7 with CUDA_MODULE_LOADING=LAZY (PyTorch >= 1.13 sets it): kernels are
@@ -50,7 +52,7 @@ struct DeviceMemoryInput {
   std::string context_source;             // where C comes from
 };
 
-// allocated = P + T; reserved = allocated + fragmentation; device = reserved + C.
+// allocated = P + T; reserved = allocated + max(round_up(x, 2 MiB), phi·T); device = reserved + C.
 struct DeviceMemoryReport {
   ByteCount allocated_bytes = 0;
   ByteCount reserved_bytes  = 0;

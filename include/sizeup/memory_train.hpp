@@ -184,7 +184,8 @@ std::vector<FitSuggestion> fit_suggestions(const ModelSpec& m, const TrainInput&
 // seed 002: 2N weights + 2N gradients + 2·4N Adam states + 5·b·s·d·2·L activations;
 // seed 004 (Transformer Math 101): 2N + 2N + 12N + s·b·h·L·(34 + 5·a·s/h) (t = 1).
 struct SeedHeuristic {
-  std::string source;
+  std::string source;         // e.g. "seed 002 (alpha = 5 heuristic)" (JSON key `source`, kept)
+  std::string title;          // the document's title, e.g. "Transformer Math 101 (EleutherAI)"
   Breakdown<ByteCount> rows;  // weights, gradients, optimizer, activations
   ByteCount total_bytes = 0;
 };
