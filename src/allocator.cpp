@@ -73,18 +73,18 @@ DeviceMemoryReport device_memory(const DeviceMemoryInput& in) {
   const ByteCount frag = std::max(block, share);
   r.reserved_bytes     = checked_add(r.allocated_bytes, frag, f);
   r.device_bytes       = checked_add(r.reserved_bytes, in.context_bytes, f);
-  r.fragmentation      = {
-           "allocator_bytes",
-           "caching allocator: reserved beyond allocated",
-           frag,
-           {"largest transient tensor, rounded up to 2 MiB",
-            fmt::format("round_up({}, {})", in.largest_transient_bytes, kAllocatorRoundLarge),
-            "PyTorch CUDACachingAllocator (kRoundLarge = 2 MiB); fragmentation model "
-                 "stated in allocator.cpp"}};
-  r.context = {"cuda_context_bytes",
-               "CUDA context (driver, loaded kernels, workspaces)",
-               in.context_bytes,
-               {"C", std::to_string(in.context_bytes), in.context_source}};
+  r.fragmentation      = {"allocator_bytes",
+                          "caching allocator: reserved beyond allocated",
+                          frag,
+                          {"max(round_up(largest transient tensor, 2 MiB), phi · transient bytes)",
+                           fmt::format("max(round_up({}, {}), {} · {})", in.largest_transient_bytes,
+                                       kAllocatorRoundLarge, kFragmentationShare, in.transient_bytes),
+                           "PyTorch CUDACachingAllocator (kRoundLarge = 2 MiB); fragmentation model "
+                                "stated in allocator.cpp"}};
+  r.context            = {"cuda_context_bytes",
+                          "CUDA context (driver, loaded kernels, workspaces)",
+                          in.context_bytes,
+                          {"C", std::to_string(in.context_bytes), in.context_source}};
   return r;
 }
 

@@ -102,8 +102,11 @@ Output fit_output(const FitCmd& o) {
     if (!o.no_activations) {
       const auto act = activation_memory(*m, activation_input(*tin));
       const auto r   = train_memory(*m, *tin, act);
+      // The per-GPU bytes that do not scale with the parameter count: activations, logits and
+      // loss, the backward peak, buffers, and what the allocator and CUDA context add.
       reserved = r.rows.find("activations_bytes")->value + r.rows.find("logits_bytes")->value +
-                 r.rows.find("communication_bytes")->value + r.rows.find("overhead_bytes")->value;
+                 r.rows.find("backward_peak_bytes")->value +
+                 r.rows.find("communication_bytes")->value + r.overhead_bytes;
       notes.push_back(
           fmt::format("max_params reserves the activations, logits, buffers and overhead of {} at "
                       "micro-batch {} x {} tokens ({} bytes per GPU)",

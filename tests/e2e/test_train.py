@@ -132,10 +132,13 @@ class TrainTest(unittest.TestCase):
     def test_explain_and_text(self):
         code, out, _ = run("train", *SEED, "--micro-batch", 8, "--seq", 1024, "--explain")
         self.assertEqual(code, 0)
-        self.assertIn("Seed heuristic", out)
+        self.assertIn("Heuristic of", out)
         self.assertIn("master", out)
         code, out, _ = run("train", *SEED, "--micro-batch", 8, "--seq", 1024)
-        self.assertIn("seed 002", out)
+        # Issue 13: the documents by their titles, their heuristics in one compact line.
+        self.assertIn("Transformer Math 101", out)
+        self.assertNotIn("seed 002", out)
+        self.assertEqual(sum(1 for l in out.splitlines() if "heuristic" in l.lower()), 1)
 
     def test_errors_name_the_option(self):
         assert_input_error(self, ["train", "llama-2-7b", "--tp", "3"], "--tp")
@@ -184,8 +187,9 @@ class FidelityTest(unittest.TestCase):
         a = j["memory"]["affine"]
         k = run_json("train", "llama-3.2-1b", "--seq", "1024", "--recompute", "full",
                      "--micro-batch", "3")
-        self.assertEqual(a["fixed_bytes"] + 3 * a["per_sequence_bytes"],
-                         k["memory"]["total_bytes"])
+        # Exact for the rows; the allocator's share is rounded, within one 2 MiB block.
+        self.assertAlmostEqual(a["fixed_bytes"] + 3 * a["per_sequence_bytes"],
+                               k["memory"]["total_bytes"], delta=2 * 1048576)
 
     def test_loss_implementations_order(self):
         # Llama 3 8B at 8k tokens: vocabulary 128,256 makes the loss dominate the head side.
@@ -217,10 +221,17 @@ class FidelityTest(unittest.TestCase):
 
     def test_qlora_paper_fits_a_33b_model_in_24_gb(self):
         # Dettmers et al. 2023: Guanaco 33B fine-tuned on one 24 GB GPU (QLoRA, paged AdamW,
-        # gradient checkpointing); qwen2.5-32b stands in for LLaMA 33B (same size class).
-        j = run_json("train", "qwen2.5-32b", "--framework", "qlora-paper", "--gpu", "rtx-4090",
+        # gradient checkpointing). LLaMA 33B's shape (60 layers, 6656 wide, 52 heads, MLP
+        # 17920, vocabulary 32000).
+        llama33 = ["--layers", "60", "--hidden", "6656", "--heads", "52", "--ffn", "17920",
+                   "--vocab", "32000", "--max-positions", "2048", "--positions", "rope", "--norm",
+                   "rmsnorm", "--mlp", "swiglu", "--no-bias", "--untied"]
+        j = run_json("train", *llama33, "--framework", "qlora-paper", "--gpu", "rtx-4090",
                      "--seq", "512")
         self.assertTrue(j["fits"], j["memory"])
+        # Without the recipe (fp32 master, 16-byte states resident, no recomputation) it does not.
+        k = run_json("train", *llama33, "--finetune", "qlora", "--gpu", "rtx-4090", "--seq", "512")
+        self.assertFalse(k["fits"])
 
     def test_tf32_uses_fp32_storage_and_the_tf32_peak(self):
         j = run_json("train", "llama-3.2-1b", "--precision", "tf32", "--gpu", "a100-80gb")
