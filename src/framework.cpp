@@ -158,7 +158,7 @@ std::vector<FrameworkDefault> apply_framework(Framework f, const ExplicitOptions
         out.push_back({"optimizer_state_dtype", "fp32 (paged AdamW 32-bit)",
                        "qlora.py --optim paged_adamw_32bit"});
       }
-      if (in.plan.offload == Offload::none) {
+      if (!given.offload && in.plan.offload == Offload::none) {
         // Paged optimizers (Dettmers et al. 2023, Sec. 3): the states live in unified memory
         // and are evicted to CPU RAM when the GPU runs out, so they do not decide the fit.
         in.plan.offload = Offload::optimizer;

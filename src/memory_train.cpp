@@ -852,7 +852,7 @@ std::vector<FitSuggestion> fit_suggestions(const ModelSpec& m, const TrainInput&
     try {
       const auto r = train_memory(m, t);
       if (r.total_bytes < base.total_bytes)
-        out.push_back({change, option, value, r.total_bytes, r.fits});
+        out.push_back({change, option, value, {}, r.total_bytes, r.fits});
     } catch (const InputError&) {
       // a change the layout does not allow is not suggested
     }
@@ -920,8 +920,15 @@ std::vector<FitSuggestion> fit_suggestions(const ModelSpec& m, const TrainInput&
       try {
         const auto r = train_memory(m, t);
         if (r.fits) {
-          out.push_back({fmt::format("{} GPUs with ZeRO-3 (dp {})", dp * p.tp * p.pp * p.cp, dp),
-                         "dp", std::to_string(dp), r.total_bytes, true});
+          FitSuggestion s;
+          s.change      = fmt::format("{} GPUs, weights and states sharded (ZeRO-3 over dp {})",
+                                      dp * p.tp * p.pp * p.cp, dp);
+          s.option      = "gpus";
+          s.value       = std::to_string(dp * p.tp * p.pp * p.cp);
+          s.total_bytes = r.total_bytes;
+          s.fits        = true;
+          if (t.plan.fsdp == FsdpMode::none) s.also.push_back({"zero", "3"});
+          out.push_back(s);
           break;
         }
       } catch (const InputError&) {

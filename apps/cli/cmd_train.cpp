@@ -161,10 +161,14 @@ Output train_output(const TrainCmd& o) {
   const auto suggestions    = fit_suggestions(m, in);
   nlohmann::json sj         = nlohmann::json::array();
   auto spelled              = [](const FitSuggestion& s) {
-    std::string opt = s.option;
-    for (auto& ch : opt)
-      if (ch == '_') ch = '-';
-    return "--" + opt + " " + s.value;
+    auto flag = [](std::string opt, const std::string& value) {
+      for (auto& ch : opt)
+        if (ch == '_') ch = '-';
+      return "--" + opt + " " + value;
+    };
+    std::string text = flag(s.option, s.value);
+    for (const auto& [opt, value] : s.also) text += " " + flag(opt, value);
+    return text;
   };
   for (const auto& s : suggestions)
     sj.push_back({{"change", spelled(s)},

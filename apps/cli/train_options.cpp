@@ -162,10 +162,6 @@ TrainInput train_input(const TrainCliOptions& o, const ModelSpec& m, const GpuSp
       throw InputError("no LoRA targets", "--lora-targets",
                        "give module names such as q_proj,v_proj, or all-linear");
   }
-  if ((o.lora_rank || o.lora_targets) && in.finetune.mode != Finetune::lora &&
-      in.finetune.mode != Finetune::qlora)
-    throw InputError("LoRA option without LoRA", o.lora_rank ? "--lora-rank" : "--lora-targets",
-                     "needs --finetune lora or qlora");
   if (o.frozen_layers && in.finetune.mode != Finetune::freeze)
     throw InputError("frozen layers without freeze", "--frozen-layers", "needs --finetune freeze");
   in.gpus_per_node    = gpu.gpus_per_node;  // resolve_gpu applied --gpus-per-node
@@ -192,11 +188,16 @@ TrainInput train_input(const TrainCliOptions& o, const ModelSpec& m, const GpuSp
     given.finetune     = o.finetune.has_value();
     given.lora_rank    = o.lora_rank.has_value();
     given.lora_targets = o.lora_targets.has_value();
+    given.offload      = o.offload.has_value();
     const Framework fw = parse_framework(*o.framework, "--framework");
     for (const auto& d : apply_framework(fw, given, in))
       notes.push_back(
           fmt::format("{} default: {} = {} ({})", *o.framework, d.option, d.value, d.source));
   }
+  if ((o.lora_rank || o.lora_targets) && in.finetune.mode != Finetune::lora &&
+      in.finetune.mode != Finetune::qlora)
+    throw InputError("LoRA option without LoRA", o.lora_rank ? "--lora-rank" : "--lora-targets",
+                     "needs --finetune lora or qlora");
   if (o.headroom) in.headroom = parse_quantity(*o.headroom, "--headroom");
   validate_plan(m, in);
   return in;

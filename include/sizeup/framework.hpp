@@ -57,7 +57,7 @@ struct FrameworkDefault {
 struct ExplicitOptions {
   bool precision = false, grad_dtype = false, optimizer = false, recompute = false,
        attention = false, loss = false, zero = false, fsdp = false, finetune = false,
-       lora_rank = false, lora_targets = false;
+       lora_rank = false, lora_targets = false, offload = false;
 };
 
 // Applies the framework's defaults to `in` for every option not in `given`, and returns the

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sizeup/activations.hpp"
@@ -173,6 +174,7 @@ struct FitSuggestion {
                        // `option` and `value` carry the snake_case field and value)
   std::string option;  // e.g. "recompute"
   std::string value;   // e.g. "full"
+  std::vector<std::pair<std::string, std::string>> also;  // further options, e.g. {"zero", "3"}
   ByteCount total_bytes = 0;
   bool fits             = false;
 };
