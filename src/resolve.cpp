@@ -52,6 +52,12 @@ ModelSpec from_config(const std::string& text, std::string& label) {
   }
 }
 
+std::vector<std::string> catalog_names() {
+  std::vector<std::string> names;
+  for (const auto& e : model_catalog()) names.push_back(e.name);
+  return names;
+}
+
 bool looks_like_path(const std::string& s) {
   return s.find('/') != std::string::npos || s.find(".json") != std::string::npos || s == ".";
 }
@@ -265,10 +271,33 @@ std::vector<OptionSpec> model_options() {
       shape("expert_ffn", K::count, "inner width of one expert"),
       shape("shared_experts", K::count, "shared experts"),
       shape("sliding_window", K::count, "every layer attends to the last W tokens"),
+      {"mtp",
+       K::flag,
+       "also count the multi-token-prediction layers the checkpoint stores (DeepSeek-V3, GLM-4.5)",
+       "",
+       {},
+       "",
+       false},
   };
 }
 
+namespace {
+ModelSpec resolve_model_description(const Options& o);
+}  // namespace
+
 ModelSpec resolve_model(const Options& o) {
+  ModelSpec m = resolve_model_description(o);
+  if (flag_option(o, "mtp")) {
+    if (m.n_mtp_layers == 0)
+      throw InputError("no prediction layers", "mtp",
+                       m.name + " has no multi-token-prediction layers");
+    m.count_mtp = true;
+  }
+  return m;
+}
+
+namespace {
+ModelSpec resolve_model_description(const Options& o) {
   const auto name     = text_option(o, "model");
   const bool uploaded = has_option(o, "config");
   if ((name || uploaded) && any_shape_option(o))
@@ -288,10 +317,12 @@ ModelSpec resolve_model(const Options& o) {
   std::error_code ec;
   if (!looks_like_path(*name) && !std::filesystem::exists(*name, ec))
     throw InputError("model not found", "model",
-                     "'" + *name + "' is not in the catalog (see `sizeup models`) nor a file");
+                     "'" + *name + "' is not in the catalog (see `sizeup models`) nor a file" +
+                         did_you_mean(*name, catalog_names()));
   std::string label = *name;
   return from_config(read_config_file(*name), label);
 }
+}  // namespace
 
 std::vector<OptionSpec> gpu_options(const std::string& default_gpu) {
   using K       = OptionKind;

@@ -76,9 +76,6 @@ Action register_chinchilla(CLI::App& root, GlobalOptions& g);
 Action register_bench(CLI::App& root, GlobalOptions& g);
 Action register_flops(CLI::App& root, GlobalOptions& g);
 Action register_activations(CLI::App& root, GlobalOptions& g);
-Action register_infer(CLI::App& root, GlobalOptions& g);
-Action register_train(CLI::App& root, GlobalOptions& g);
-Action register_fit(CLI::App& root, GlobalOptions& g);
 Action register_report(CLI::App& root, GlobalOptions& g);
 
 // An engine command (include/sizeup/engine.hpp) as a CLI11 subcommand.

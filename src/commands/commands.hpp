@@ -10,5 +10,8 @@ CommandSpec models_command();
 CommandSpec params_command();
 CommandSpec gpus_command();
 CommandSpec dtypes_command();
+CommandSpec train_command();
+CommandSpec infer_command();
+CommandSpec fit_command();
 
 }  // namespace sizeup::cmd

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands/commands.hpp"
+#include "sizeup/inference.hpp"
 #include "sizeup/json.hpp"
 #include "sizeup/units.hpp"
 
@@ -95,6 +96,30 @@ Report params_report(const Options& o) {
                         with_commas(b),
                         true});
   }
+  // A quantised checkpoint (quantization_config): its own format for the layers it names.
+  if (m.quant.active()) {
+    const ByteCount b           = stored_weight_bytes(m);
+    r.data["weights_as_stored"] = {
+        {"method", m.quant.method}, {"bytes", b}, {"gb", to_gb(b)}, {"gib", to_gib(b)}};
+    mem.rows.push_back(
+        {"",
+         fmt::format("as stored ({} {}-bit, rest 16-bit)", m.quant.method, m.quant.bits),
+         b,
+         Unit::count,
+         {"quantised linears (packed values + scales) + other tensors * 2", fmt::format("{}", b),
+          "config.json quantization_config"},
+         {fmt::format("{:.3f}", to_gb(b)), fmt::format("{:.3f}", to_gib(b))},
+         with_commas(b),
+         true});
+  }
+  for (const auto& part : m.not_counted)
+    r.notes.push_back("not counted: the config's " + part +
+                      " (a tower outside the language model; sizeup counts the language model)");
+  if (m.n_mtp_layers > 0 && !m.count_mtp)
+    r.notes.push_back(
+        fmt::format("not counted: {} multi-token-prediction layer(s) the checkpoint also stores "
+                    "(HF transformers drops them on load)",
+                    m.n_mtp_layers));
   return r;
 }
 
