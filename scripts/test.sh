@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: format check, dev build (warnings are errors) with unit, e2e and
-# validation tests, the ASan/UBSan build with the unit tests, and the config fuzzer.
+# validation tests, the ASan/UBSan build with the unit tests, and the config and safetensors
+# fuzzers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
@@ -32,3 +33,9 @@ mkdir -p build/fuzz/request_corpus
 cp tests/fuzz/request_corpus/* build/fuzz/request_corpus/
 ./build/fuzz/tests/fuzz/fuzz_request -max_total_time="${SIZEUP_FUZZ_SECONDS:-60}" -max_len=4096 \
   -print_final_stats=1 build/fuzz/request_corpus 2>&1 | tail -n 12
+
+echo "== fuzz the safetensors header parser (${SIZEUP_FUZZ_SAFETENSORS_SECONDS:-20} s)"
+mkdir -p build/fuzz/corpus_safetensors
+cp tests/fuzz/corpus_safetensors/* build/fuzz/corpus_safetensors/
+./build/fuzz/tests/fuzz/fuzz_safetensors -max_total_time="${SIZEUP_FUZZ_SAFETENSORS_SECONDS:-20}" \
+  -max_len=16384 -print_final_stats=1 build/fuzz/corpus_safetensors 2>&1 | tail -n 12

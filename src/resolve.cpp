@@ -12,6 +12,7 @@
 #include "sizeup/engine.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/hf_config.hpp"
+#include "sizeup/hub.hpp"
 
 namespace sizeup {
 namespace {
@@ -234,7 +235,8 @@ std::vector<OptionSpec> model_options() {
   return {
       {"model",
        K::text,
-       "catalog name, HF id, config.json path or directory (or use shape options)",
+       "catalog name, Hub id (org/name[@revision]), config.json path or directory (or use "
+       "shape options)",
        "",
        {},
        "",
@@ -315,7 +317,20 @@ ModelSpec resolve_model_description(const Options& o) {
   if (!name || name->empty()) return model_from_options(o);
   if (const CatalogEntry* e = find_model(*name)) return model_from_catalog(*e);
   std::error_code ec;
-  if (!looks_like_path(*name) && !std::filesystem::exists(*name, ec))
+  const bool on_disk = std::filesystem::exists(*name, ec);
+  if (!on_disk) {
+    if (const auto id = hub::parse_repo_id(*name)) {  // a Hub id: the HF cache, else a download
+      hub::Hub h(hub::settings_from_environment(), hub::curl_fetcher());
+      std::string label = *name;
+      return from_config(hub::hub_config_text(h, *id), label);
+    }
+  }
+  if (hub::is_checkpoint_path(*name))
+    throw InputError("not a config", "model",
+                     "'" + *name +
+                         "' is a checkpoint: `sizeup params` reads its header; other commands "
+                         "need a config.json, its directory or a Hub id");
+  if (!looks_like_path(*name) && !on_disk)
     throw InputError("model not found", "model",
                      "'" + *name + "' is not in the catalog (see `sizeup models`) nor a file" +
                          did_you_mean(*name, catalog_names()));

@@ -34,6 +34,7 @@ inline std::vector<std::pair<const char*, Register>> all_commands() {
       {"train", engine("train")},
       {"fit", engine("fit")},
       {"report", register_report},
+      {"serve", register_serve},
   };
 }
 
