@@ -15,7 +15,7 @@ namespace sizeup {
 const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> all = {
       cmd::models_command(), cmd::params_command(), cmd::gpus_command(), cmd::dtypes_command(),
-      cmd::infer_command(),  cmd::train_command(),  cmd::fit_command(),
+      cmd::infer_command(),  cmd::train_command(),  cmd::fit_command(),  cmd::plan_command(),
   };
   return all;
 }

@@ -33,6 +33,7 @@ inline std::vector<std::pair<const char*, Register>> all_commands() {
       {"infer", engine("infer")},
       {"train", engine("train")},
       {"fit", engine("fit")},
+      {"plan", engine("plan")},
       {"report", register_report},
       {"serve", register_serve},
   };
