@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -42,6 +43,11 @@ constexpr const char* kDropout =
     "scaled noise tensor (p bytes)";
 constexpr const char* kFlash =
     "Dao et al. 2022, FlashAttention, Alg. 2: saves Q, K, V, output and the fp32 logsumexp";
+constexpr const char* kAutocast =
+    "torch.autocast CUDA op lists (PyTorch docs, Automatic Mixed Precision package): linear in "
+    "16-bit on cast copies, layer_norm and softmax in fp32";
+constexpr const char* kLoss =
+    "HF transformers ForCausalLMLoss (logits.float(), cross_entropy = log_softmax + nll_loss)";
 constexpr const char* kCheckpoint =
     "torch.utils.checkpoint / Megatron full recompute: only the layer input is kept (Chen et al. "
     "2016, Korthikanti et al. 2022 Sec. 5)";
@@ -56,6 +62,9 @@ struct Factor {
 struct Ctx {
   U b = 0, s = 0, s_full = 0, h = 0, a = 0, kv = 0, dq = 0, dv = 0, p = 0, mask = 0, stat = 0;
   U t = 1, V = 0, E = 0, e = 0;
+  U r           = 0;  // residual-stream bytes (autocast with fp32 weights: 4)
+  bool autocast = false;
+  U qkv_casts = 1, up_casts = 1;  // separate 16-bit input copies under autocast
   bool sp = false;
   std::string s_sym;  // "s" or "s/c"
   ActivationConvention conv = ActivationConvention::pytorch;
@@ -84,6 +93,12 @@ class Rows {
     const bool split = shard == Shard::tp || (shard == Shard::sp && c_.sp);
     const U div      = split ? c_.t : 1;
     const U value    = prod / div + (prod % div != 0 ? 1 : 0);
+    // One tensor of the row: the factors that count copies ("n_norm", "copies", "2") removed.
+    U copies = 1;
+    for (const auto& f : fs)
+      if (f.sym == "n_norm" || f.sym == "2" || f.sym == "copies") copies *= f.value;
+    const U one = value / std::max<U>(copies, 1);
+    if (one > largest) largest = one;
     Derivation d{join(fs, true), join(fs, false), source};
     if (split) {
       d.formula += " / t";
@@ -93,6 +108,7 @@ class Rows {
   }
 
   Breakdown<ByteCount> out;
+  U largest = 0;  // largest single tensor added
 
  private:
   const Ctx& c_;
@@ -115,7 +131,10 @@ void norm_rows(Rows& r, const Ctx& c, NormKind kind, U n, const std::string& pre
     return;
   }
   if (kind == NormKind::layernorm) {
-    r.add(prefix + "input", what + " input", {N, b, s, h, p}, Shard::sp, kLayerNorm);
+    // Under autocast layer_norm is an fp32 op: its input is cast to fp32 and saved so.
+    const Factor in_bytes = c.autocast ? Factor{"4 (autocast fp32)", 4} : p;
+    r.add(prefix + "input", what + " input", {N, b, s, h, in_bytes}, Shard::sp,
+          c.autocast ? kAutocast : kLayerNorm);
     r.add(prefix + "mean_rstd", what + " mean and rstd (one each per token)",
           {N, {"2", 2}, b, s, {c.stat == 4 ? "4 (fp32)" : "p", c.stat}}, Shard::sp, kLayerNorm);
     return;
@@ -126,8 +145,8 @@ void norm_rows(Rows& r, const Ctx& c, NormKind kind, U n, const std::string& pre
         kRmsNorm);
   r.add(prefix + "rstd", what + " rstd in fp32 (one per token)", {N, b, s, {"4", 4}}, Shard::sp,
         kRmsNorm);
-  r.add(prefix + "normalized", what + " normalised x in the activation dtype", {N, b, s, h, p},
-        Shard::sp, kRmsNorm);
+  r.add(prefix + "normalized", what + " normalised x in the residual dtype",
+        {N, b, s, h, {c.r == c.p ? "p" : "p_res", c.r}}, Shard::sp, kRmsNorm);
 }
 
 void attention_rows(Rows& r, const Ctx& c, const ModelSpec& m, const ActivationOptions& o) {
@@ -147,8 +166,12 @@ void attention_rows(Rows& r, const Ctx& c, const ModelSpec& m, const ActivationO
   const bool expand_kv = c.torch() && !flash && !(one_kv && (c.b == 1 || drop_s2));
   const Factor kh      = expand_kv ? a : Factor{"k", c.kv};
 
-  r.add("qkv_input", "q/k/v projection input (norm output, shared by the three)", {b, s, h, p},
-        Shard::sp, c.torch() ? kLinear : kKorthikanti);
+  if (c.qkv_casts > 1)
+    r.add("qkv_input", "q/k/v projection inputs (one 16-bit autocast copy per projection)",
+          {{"copies", c.qkv_casts}, b, s, h, p}, Shard::sp, kAutocast);
+  else
+    r.add("qkv_input", "q/k/v projection input (norm output, shared by the three)", {b, s, h, p},
+          Shard::sp, c.torch() ? kLinear : kKorthikanti);
   if (c.torch() && m.positions == PositionKind::rope) {
     const U rd = m.rope_dims > 0 ? static_cast<U>(m.rope_dims) : c.dq;
     r.add("rope_cos_sin", "RoPE cos and sin tables (kept by the rotations of q and k)",
@@ -169,8 +192,14 @@ void attention_rows(Rows& r, const Ctx& c, const ModelSpec& m, const ActivationO
     if (c.torch())
       r.add("attn_scale", "softmax scale (0-dim float64 kept by the division of the scores)",
             {{"8", 8}}, Shard::none, kTorch);
-    r.add("attn_softmax", "softmax output (s x s scores per head)", {b, a, s, sk, p}, Shard::tp,
-          src);
+    r.add("attn_softmax",
+          c.autocast ? "softmax output (fp32 under autocast)"
+                     : "softmax output (s x s scores per head)",
+          {b, a, s, sk, c.autocast ? Factor{"4 (autocast fp32)", 4} : p}, Shard::tp,
+          c.autocast ? kAutocast : src);
+    if (c.autocast && !dropout)
+      r.add("attn_probs_cast", "16-bit copy of the probabilities (kept by P V)", {b, a, s, sk, p},
+            Shard::tp, kAutocast);
     if (dropout) {
       r.add("attn_dropout_mask", "attention-dropout mask", {b, a, s, sk, {"m", c.mask}}, Shard::tp,
             c.torch() ? kDropout : kKorthikanti);
@@ -223,9 +252,14 @@ bool shares_mlp_input(const ModelSpec& m) { return m.parallel_block && m.norms_p
 
 void dense_mlp_rows(Rows& r, const Ctx& c, const ModelSpec& m, const ActivationOptions& o) {
   const Factor b{"b", c.b}, s{c.s_sym, c.s}, h{"h", c.h}, p{"p", c.p};
-  if (!shares_mlp_input(m))
-    r.add("mlp_input", "MLP up/gate input (norm output)", {b, s, h, p}, Shard::sp,
-          c.torch() ? kLinear : kKorthikanti);
+  if (!shares_mlp_input(m)) {
+    if (c.up_casts > 1)
+      r.add("mlp_input", "MLP up/gate inputs (one 16-bit autocast copy per projection)",
+            {{"copies", c.up_casts}, b, s, h, p}, Shard::sp, kAutocast);
+    else
+      r.add("mlp_input", "MLP up/gate input (norm output)", {b, s, h, p}, Shard::sp,
+            c.torch() ? kLinear : kKorthikanti);
+  }
   mlp_interior_rows(r, c, m, "mlp_", "MLP", {b, s}, {"f", static_cast<U>(m.n_ff)});
   mlp_tail_rows(r, c, o);
 }
@@ -274,11 +308,13 @@ void moe_rows(Rows& r, const Ctx& c, const ModelSpec& m, const ActivationInput& 
 }
 
 Breakdown<ByteCount> layer_rows(const Ctx& c, const ModelSpec& m, const ActivationInput& in,
-                                bool moe, Recompute recompute) {
+                                bool moe, Recompute recompute, U* largest = nullptr) {
   Rows r(c);
   if (recompute == Recompute::full) {
     r.add("layer_input", "layer input (checkpoint; the rest is recomputed in backward)",
-          {{"b", c.b}, {c.s_sym, c.s}, {"h", c.h}, {"p", c.p}}, Shard::sp, kCheckpoint);
+          {{"b", c.b}, {c.s_sym, c.s}, {"h", c.h}, {c.r == c.p ? "p" : "p_res", c.r}}, Shard::sp,
+          kCheckpoint);
+    if (largest) *largest = std::max(*largest, r.largest);
     return r.out;
   }
   ActivationOptions o = in.options;
@@ -290,6 +326,7 @@ Breakdown<ByteCount> layer_rows(const Ctx& c, const ModelSpec& m, const Activati
     moe_rows(r, c, m, in);
   else
     dense_mlp_rows(r, c, m, o);
+  if (largest) *largest = std::max(*largest, r.largest);
   return r.out;
 }
 
@@ -307,7 +344,89 @@ void check_input(const ActivationInput& in) {
     throw InputError("invalid capacity factor", "--moe-capacity-factor", "must be >= 0");
 }
 
-Breakdown<ByteCount> outside_rows(const Ctx& c, const ModelSpec& m, const ActivationInput& in) {
+// The logits and the loss's tensors (LossImpl in activations.hpp). Rows whose key is in
+// kTransientLossRows exist only at the start of backward (ActivationReport::loss_peak_bytes).
+void loss_rows(Rows& r, const Ctx& c, const ActivationInput& in) {
+  const Factor b{"b", c.b}, s{c.s_sym, c.s}, p{"p", c.p}, V{"V", c.V}, f4{"4", 4};
+  switch (in.loss) {
+    case LossImpl::standard:
+    case LossImpl::chunked:
+      r.add("logits", "logits in the activation dtype (model output, live until the loss backward)",
+            {b, s, V, p}, Shard::tp, "the model output; not saved by autograd");
+      r.add("loss_log_probs",
+            "log-softmax of the fp32-upcast logits (every chunk's, for the chunked loss)",
+            {b, s, V, f4}, Shard::tp,
+            "PyTorch cross_entropy = log_softmax + nll_loss; " +
+                std::string(in.loss == LossImpl::chunked ? "torchtune CEWithChunkedOutputLoss"
+                                                         : kLoss));
+      r.add("loss_targets", "shifted labels (int64, kept by nll_loss)", {b, s, {"8", 8}},
+            Shard::none, "PyTorch nll_loss saves target");
+      r.add("loss_total_weight", "nll_loss total weight (fp32 scalar, one per chunk)",
+            {{"chunks", in.loss == LossImpl::chunked ? static_cast<U>(kLossChunks) : 1}, f4},
+            Shard::none, "PyTorch nll_loss saves total_weight");
+      if (in.loss == LossImpl::standard)
+        r.add("loss_backward_buffers",
+              "gradients of the log-probabilities and of the fp32 logits (start of backward)",
+              {{"2", 2}, b, s, V, f4}, Shard::tp,
+              "nll_loss_backward and _log_softmax_backward_data outputs, fp32; " +
+                  std::string(kLoss));
+      else {
+        const U n     = static_cast<U>(kLossChunks);
+        const U chunk = (c.s + n - 1) / n;
+        // Every chunk's projection shares the head weight: autograd sums the chunks' weight
+        // gradients in its input buffer before accumulating them (the running sum and the
+        // next chunk's gradient, in p bytes), measured in tests/validation/test_peak_memory.py.
+        const U chunk_grads = checked_mul(
+            checked_mul(checked_mul(checked_mul(2, c.b, kOverflowField), chunk, kOverflowField),
+                        c.V, kOverflowField),
+            4, kOverflowField);
+        const U head_grads =
+            checked_mul(checked_mul(checked_mul(2, c.V, kOverflowField), c.h, kOverflowField), c.p,
+                        kOverflowField);
+        const U value = (std::max(chunk_grads, head_grads) + c.t - 1) / c.t;
+        r.out.rows.push_back(
+            {"loss_backward_buffers",
+             "one chunk's fp32 gradients, or the head-weight gradient sum (start of backward)",
+             value,
+             {"max(2 * b * ceil(" + c.s_sym + "/8) * V * 4, 2 * V * h * p) / t",
+              fmt::format("max(2 * {} * {} * {} * 4, 2 * {} * {} * {}) / {}", c.b, chunk, c.V, c.V,
+                          c.h, c.p, c.t),
+              "torchtune CEWithChunkedOutputLoss (num_output_chunks = 8); PyTorch autograd "
+              "InputBuffer accumulation of the shared head weight's gradients"}});
+        r.largest = std::max(r.largest, std::max(chunk_grads / 2, head_grads / 2) / c.t);
+      }
+      break;
+    case LossImpl::fused: {
+      // Liger-Kernel LigerFusedLinearCrossEntropyFunction: chunk of C tokens,
+      // C = next_power_of_2(ceil(T / ceil(V / h))).
+      const U T    = checked_mul(c.b, c.s, kOverflowField);
+      const U inc  = (c.V + c.h - 1) / std::max<U>(c.h, 1);
+      U C          = 1;
+      const U need = (T + inc - 1) / std::max<U>(inc, 1);
+      while (C < need) C *= 2;
+      r.add("loss_chunk_logits", "logits of one token chunk, gradient written in place",
+            {{"C", C}, V, p}, Shard::tp,
+            "Liger-Kernel fused linear cross-entropy (Hsu et al. 2024, arXiv:2410.10989)");
+      break;
+    }
+    case LossImpl::vocab_parallel:
+      r.add("loss_softmax_fp32", "fp32 logits, then softmax, then its gradient in place",
+            {b, s, V, f4}, Shard::tp,
+            "Megatron-LM _VocabParallelCrossEntropy (save_for_backward(exp_logits))");
+      r.add("loss_target_mask", "target mask (bool) and masked targets (int64)", {b, s, {"9", 9}},
+            Shard::none, "Megatron-LM _VocabParallelCrossEntropy save_for_backward");
+      r.add("loss_backward_buffers", "16-bit gradient of the logits (start of backward)",
+            {b, s, V, p}, Shard::tp, "Megatron-LM: the fp32 gradient cast to the logits dtype");
+      break;
+  }
+}
+
+bool transient_loss_row(const std::string& key) {
+  return key == "loss_backward_buffers" || key == "loss_chunk_logits";
+}
+
+Breakdown<ByteCount> outside_rows(const Ctx& c, const ModelSpec& m, const ActivationInput& in,
+                                  U* largest) {
   Rows r(c);
   const Factor b{"b", c.b}, s{c.s_sym, c.s}, h{"h", c.h}, p{"p", c.p}, V{"V", c.V};
   const bool dropout = in.options.dropout > 0;
@@ -333,17 +452,17 @@ Breakdown<ByteCount> outside_rows(const Ctx& c, const ModelSpec& m, const Activa
             kDropout);
     if (m.embedding_norm) norm_rows(r, c, m.norm, 1, "embedding_norm_", "embedding norm");
     if (m.final_norm) norm_rows(r, c, m.norm, 1, "final_norm_", "final norm");
-    r.add("lm_head_input", "output-head input", {b, s, h, p}, Shard::sp, kLinear);
-    r.add("logits", "logits in the activation dtype (model output, live until the loss backward)",
-          {b, s, V, p}, Shard::tp, "the model output; not saved by autograd");
-    r.add("loss_log_probs",
-          "log-softmax of the fp32-upcast logits (HF casts logits.float() before cross_entropy)",
-          {b, s, V, {"4", 4}}, Shard::tp, "PyTorch cross_entropy = log_softmax + nll_loss");
-    r.add("loss_targets", "shifted labels (int64, kept by nll_loss)", {b, s, {"8", 8}}, Shard::none,
-          "PyTorch nll_loss saves target");
-    r.add("loss_total_weight", "nll_loss total weight (fp32 scalar)", {{"4", 4}}, Shard::none,
-          "PyTorch nll_loss saves total_weight");
+    if (in.head == HeadKind::classifier) {
+      // HF BertForSequenceClassification: pooler dense on the first token (saves its input),
+      // tanh (saves its output), dropout, classifier (saves its input): b x h each.
+      r.add("classifier_inputs", "pooler input, tanh output and classifier input (one token)",
+            {{"3", 3}, b, h, p}, Shard::none, kLinear);
+    } else {
+      r.add("lm_head_input", "output-head input", {b, s, h, p}, Shard::sp, kLinear);
+      loss_rows(r, c, in);
+    }
   }
+  *largest = std::max(*largest, r.largest);
   return r.out;
 }
 
@@ -386,6 +505,15 @@ static ActivationReport build_report(const ModelSpec& m, const ActivationInput& 
   c.V            = static_cast<U>(m.n_vocab);
   c.E            = static_cast<U>(std::max<std::int64_t>(m.n_expert, 0));
   c.e            = static_cast<U>(std::max<std::int64_t>(m.n_expert_used, 0));
+  c.autocast     = in.autocast && c.torch();
+  c.r            = in.residual_bytes > 0 && c.torch() ? static_cast<U>(in.residual_bytes) : c.p;
+  // Under autocast a LayerNorm returns fp32 (an fp32 op), an RMSNorm the residual dtype; each
+  // linear reading an fp32 tensor makes its own 16-bit copy.
+  const bool fp32_norm_out = c.autocast && (m.norm == NormKind::layernorm || c.r == 4);
+  if (fp32_norm_out && m.attention != AttentionKind::mla && m.qkv_fused_module.empty())
+    c.qkv_casts = 3;
+  if (fp32_norm_out && m.mlp == MlpKind::gated && m.gate_up_fused_module.empty() && !m.is_moe())
+    c.up_casts = 2;
 
   const std::int64_t layers = m.n_layer + (m.encoder_decoder ? m.n_layer_dec : 0);
   ActivationReport rep;
@@ -393,20 +521,22 @@ static ActivationReport build_report(const ModelSpec& m, const ActivationInput& 
   rep.n_dense_layers = layers - rep.n_moe_layers;
   const Recompute rc = in.options.recompute;
 
-  rep.per_layer   = layer_rows(c, m, in, false, rc);
+  U largest       = 0;
+  rep.per_layer   = layer_rows(c, m, in, false, rc, &largest);
   rep.layer_bytes = sum(rep.per_layer);
   if (rep.n_moe_layers > 0) {
-    rep.moe_layer       = layer_rows(c, m, in, true, rc);
+    rep.moe_layer       = layer_rows(c, m, in, true, rc, &largest);
     rep.moe_layer_bytes = sum(rep.moe_layer);
   }
-  rep.outside_layers = outside_rows(c, m, in);
+  rep.outside_layers       = outside_rows(c, m, in, &largest);
+  rep.largest_tensor_bytes = largest;
   if (rc == Recompute::full) {
     // While layer i is recomputed in backward, its full set of saved tensors is live again.
     U peak            = 0;
     std::string which = "dense";
-    if (rep.n_dense_layers > 0) peak = sum(layer_rows(c, m, in, false, Recompute::none));
+    if (rep.n_dense_layers > 0) peak = sum(layer_rows(c, m, in, false, Recompute::none, &largest));
     if (rep.n_moe_layers > 0) {
-      const U moe = sum(layer_rows(c, m, in, true, Recompute::none));
+      const U moe = sum(layer_rows(c, m, in, true, Recompute::none, &largest));
       if (moe > peak) peak = moe, which = "MoE";
     }
     rep.outside_layers.rows.push_back(
@@ -422,6 +552,8 @@ static ActivationReport build_report(const ModelSpec& m, const ActivationInput& 
         row.key == "token_ids" || row.key == "position_ids" || row.key.rfind("embedding_", 0) == 0;
     if (row.key == "recompute_peak")
       rep.recompute_peak_bytes = row.value;
+    else if (transient_loss_row(row.key))
+      rep.loss_peak_bytes += row.value;
     else if (embedding)
       rep.embedding_bytes += row.value;
     else
@@ -433,6 +565,33 @@ static ActivationReport build_report(const ModelSpec& m, const ActivationInput& 
         kOverflowField);
   rep.total_bytes = checked_add(total, rep.outside_bytes, kOverflowField);
   return rep;
+}
+
+HeadKind parse_head(const std::string& s, const std::string& field) {
+  if (s == "lm") return HeadKind::lm;
+  if (s == "classifier") return HeadKind::classifier;
+  throw InputError("invalid choice", field, "'" + s + "' is not one of lm, classifier");
+}
+
+LossImpl parse_loss(const std::string& s, const std::string& field) {
+  if (s == "standard") return LossImpl::standard;
+  if (s == "chunked") return LossImpl::chunked;
+  if (s == "fused") return LossImpl::fused;
+  throw InputError("invalid choice", field, "'" + s + "' is not one of standard, chunked, fused");
+}
+
+const char* to_string(LossImpl l) {
+  switch (l) {
+    case LossImpl::standard:
+      return "standard";
+    case LossImpl::chunked:
+      return "chunked";
+    case LossImpl::fused:
+      return "fused";
+    case LossImpl::vocab_parallel:
+      return "vocab-parallel";
+  }
+  return "standard";
 }
 
 // A 64-bit overflow is raised against --batch; the larger of batch and sequence drives it.

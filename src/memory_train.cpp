@@ -7,6 +7,7 @@
 
 #include "sizeup/checked.hpp"
 #include "sizeup/error.hpp"
+#include "sizeup/fit.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/tensors.hpp"
 #include "sizeup/towers.hpp"
@@ -143,11 +144,12 @@ U product(const std::vector<I>& s) {
 // Parameters of one stage, split by role and by sharding group.
 struct StageParams {
   U trainable = 0, frozen = 0;         // elements on this rank (dense + experts)
-  U trainable_expert = 0;              // of which expert weights (sharded over S / e)
-  U frozen_nf4_bytes = 0;              // QLoRA: NF4 storage of the frozen linear weights
-  U frozen_nf4_elems = 0;              // elements stored that way
-  U matmul_elems     = 0;              // for the fp8 weight cache
-  U layer_elems      = 0;              // largest layer on the rank (ZeRO-3 gather buffers)
+  U trainable_expert       = 0;        // of which expert weights (sharded over S / e)
+  U frozen_nf4_bytes       = 0;        // QLoRA: NF4 storage of the frozen linear weights
+  U frozen_nf4_elems       = 0;        // elements stored that way
+  U matmul_elems           = 0;        // for the fp8 weight cache
+  U trainable_matmul_elems = 0;        // for the autocast weight cache
+  U layer_elems            = 0;        // largest layer on the rank (ZeRO-3 gather buffers)
   std::vector<TrainableTensor> train;  // for the optimizer
   I dense_layers = 0, moe_layers = 0;  // layers that save activations for backward
   bool embedding_saves = true;         // false when frozen layers sit above the embedding
@@ -188,6 +190,7 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
     sp.frozen         = add(sp.frozen, frozen);
     if (t.split == Split::expert) sp.trainable_expert = add(sp.trainable_expert, trainable);
     if (t.is_matmul) sp.matmul_elems = add(sp.matmul_elems, all);
+    if (t.is_matmul) sp.trainable_matmul_elems = add(sp.trainable_matmul_elems, trainable);
     if (ft.mode == Finetune::qlora && layer_t && t.is_matmul && t.shape.size() >= 2) {
       sp.frozen_nf4_elems = add(sp.frozen_nf4_elems, all);
       sp.frozen_nf4_bytes = add(sp.frozen_nf4_bytes, mul(nf4_bytes(per), h.count));
@@ -224,12 +227,385 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
   return sp;
 }
 
+// A derivation built from the same factors as the value: a sum of terms, each a sum of
+// products divided (rounded up) by an optional divisor.
+struct Fac {
+  std::string sym;
+  U value;
+};
+struct Term {
+  std::vector<std::vector<Fac>> products;  // summed
+  Fac div{"", 1};                          // ceil(sum / div) when div.value > 1 or named
+};
+
+U product_of(const std::vector<Fac>& fs) {
+  U v = 1;
+  for (const auto& f : fs) v = mul(v, f.value);
+  return v;
+}
+
+std::string join_term(const Term& t, bool syms) {
+  std::string out;
+  for (const auto& p : t.products) {
+    if (!out.empty()) out += " + ";
+    std::string prod;
+    for (const auto& f : p) {
+      if (!prod.empty()) prod += " · ";
+      prod += syms ? f.sym : std::to_string(f.value);
+    }
+    out += prod;
+  }
+  if (!t.div.sym.empty()) {
+    if (t.products.size() > 1) out = "(" + out + ")";
+    out += " / " + (syms ? t.div.sym : std::to_string(t.div.value));
+  }
+  return out;
+}
+
+U term_value(const Term& t) {
+  U sum = 0;
+  for (const auto& p : t.products) sum = add(sum, product_of(p));
+  return t.div.sym.empty() ? sum : ceil_div(sum, t.div.value);
+}
+
+Row<ByteCount> expr_row(std::string key, std::string label, const std::vector<Term>& terms,
+                        std::string source) {
+  U value = 0;
+  std::string f, s;
+  for (const auto& t : terms) {
+    value = add(value, term_value(t));
+    f += (f.empty() ? "" : " + ") + join_term(t, true);
+    s += (s.empty() ? "" : " + ") + join_term(t, false);
+  }
+  if (terms.empty()) f = s = "0";
+  return {std::move(key), std::move(label), value, {f, s, std::move(source)}};
+}
+
 Row<ByteCount> row(std::string key, std::string label, U value, std::string formula,
                    std::string subst, std::string source) {
   return {std::move(key),
           std::move(label),
           value,
           {std::move(formula), std::move(subst), std::move(source)}};
+}
+
+constexpr const char* kZeroSrc = "Rajbhandari et al. 2020 (ZeRO), Sec. 5";
+
+// What every stage of the run shares.
+struct RunCtx {
+  TrainRecipe recipe;
+  int zero         = 0;
+  I S              = 1;  // ZeRO/FSDP shard group
+  I S_expert       = 1;  // expert shard group S / e
+  I L              = 0;  // all layers
+  I micro_batches  = 1;
+  double in_flight = 1;
+  bool lora        = false;
+  std::vector<LoraAdapter> adapters;
+};
+
+RunCtx run_ctx(const ModelSpec& m, const TrainInput& in) {
+  const auto& p = in.plan;
+  RunCtx c;
+  c.recipe = train_recipe(in);
+  c.zero   = effective_zero(p);
+  c.S      = p.dp;
+  if (p.fsdp == FsdpMode::hybrid)
+    c.S = std::clamp<I>(in.gpus_per_node / std::max<I>(1, p.tp * p.cp), 1, p.dp);
+  c.S_expert      = std::max<I>(1, c.S / p.ep);
+  c.lora          = in.finetune.mode == Finetune::lora || in.finetune.mode == Finetune::qlora;
+  const I micro   = in.workload.micro_batch;
+  const I global  = in.workload.global_batch > 0 ? in.workload.global_batch : micro * p.dp;
+  c.micro_batches = global / (micro * p.dp);
+  if (c.lora)
+    c.adapters = lora_adapters(
+        m, in.finetune.lora_targets.empty() ? default_lora_targets() : in.finetune.lora_targets,
+        in.finetune.lora_rank);
+  c.L = total_layers(m);
+  // In-flight micro-batches on the first stage (Megatron-LM theoretical_memory_usage.py).
+  if (p.pp > 1) {
+    if (p.schedule == Schedule::interleaved)
+      c.in_flight =
+          static_cast<double>(p.pp) *
+          (1.0 + static_cast<double>(p.pp - 1) / static_cast<double>(p.pp * p.interleave));
+    else
+      c.in_flight = static_cast<double>(std::min<I>(p.pp, c.micro_batches));
+  }
+  return c;
+}
+
+// The parameters of one stage with its adapters, split by sharding group.
+struct StageShape {
+  StageParams sp;
+  U adapter         = 0;  // adapter elements on this stage
+  U trainable_dense = 0, trainable_expert = 0;
+  std::vector<TrainableTensor> train;  // for the optimizer
+};
+
+StageShape stage_shape(const ModelSpec& m, const TrainInput& in, const RunCtx& c, StageRange range,
+                       bool first, bool last) {
+  StageShape st;
+  st.sp    = stage_params(m, in, range, first, last);
+  st.train = st.sp.train;
+  // LoRA adapters live beside every targeted module of the stage's layers.
+  const I layers_here = range.hi - range.lo;
+  for (const auto& a : c.adapters) {
+    const I here = std::min<I>(a.count, layers_here);
+    const U per  = static_cast<U>(in.finetune.lora_rank) * static_cast<U>(a.in + a.out);
+    st.adapter   = add(st.adapter, mul(per, static_cast<U>(a.experts * here)));
+    st.train.push_back({{in.finetune.lora_rank, a.in}, a.experts * here});
+    st.train.push_back({{a.out, in.finetune.lora_rank}, a.experts * here});
+  }
+  st.trainable_dense  = st.sp.trainable - st.sp.trainable_expert;
+  st.trainable_expert = st.sp.trainable_expert;
+  return st;
+}
+
+// Dense bytes over S, expert bytes over S / e, when `shard`.
+Term sharded_term(std::vector<std::vector<Fac>> products, bool shard, const RunCtx& c,
+                  bool expert = false) {
+  Term t{std::move(products), {}};
+  if (shard)
+    t.div = expert ? Fac{"S_e", static_cast<U>(c.S_expert)} : Fac{"S", static_cast<U>(c.S)};
+  return t;
+}
+
+// Weights: trainable in the working dtype w, adapters in a, frozen in f or NF4 (QLoRA).
+Row<ByteCount> weights_row(const StageShape& st, const RunCtx& c) {
+  const auto& R  = c.recipe;
+  const bool z3  = c.zero >= 3;
+  const U frozen = st.sp.frozen - st.sp.frozen_nf4_elems;
+  std::vector<std::vector<Fac>> dense;
+  if (st.trainable_dense > 0)
+    dense.push_back({{"trainable", st.trainable_dense}, {"w", static_cast<U>(R.weight_bytes)}});
+  if (st.adapter > 0)
+    dense.push_back({{"adapters", st.adapter}, {"a", static_cast<U>(R.adapter_bytes)}});
+  if (frozen > 0) dense.push_back({{"frozen", frozen}, {"f", static_cast<U>(R.frozen_bytes)}});
+  if (st.sp.frozen_nf4_bytes > 0) dense.push_back({{"nf4_bytes", st.sp.frozen_nf4_bytes}});
+  std::vector<Term> terms;
+  if (!dense.empty()) terms.push_back(sharded_term(dense, z3, c));
+  if (st.trainable_expert > 0)
+    terms.push_back(sharded_term(
+        {{{"trainable_expert", st.trainable_expert}, {"w", static_cast<U>(R.weight_bytes)}}}, z3, c,
+        true));
+  return expr_row("weights_bytes", "weights", terms,
+                  std::string("working copy in the recipe dtype; ") + kZeroSrc +
+                      (st.sp.frozen_nf4_elems ? "; QLoRA NF4 (finetune.hpp)" : ""));
+}
+
+Row<ByteCount> fp8_cache_row(const StageShape& st, const RunCtx& c) {
+  return expr_row("fp8_weight_cache_bytes", "fp8 copy of matmul weights",
+                  {{{{{"matmul params", st.sp.matmul_elems},
+                      {"fp8", static_cast<U>(c.recipe.fp8_cache_bytes)}}}}},
+                  "Transformer Engine fp8 weight cache (assumption: 1 byte; the transposed copy "
+                  "on Hopper is not counted)");
+}
+
+// torch.autocast caches the 16-bit cast of each weight that requires a gradient (leaf tensors)
+// until the autocast region exits: forward and backward.
+Row<ByteCount> autocast_cache_row(const StageShape& st, const RunCtx& c) {
+  std::vector<std::vector<Fac>> p;
+  const U cache = static_cast<U>(c.recipe.autocast_cache_bytes);
+  if (st.sp.trainable_matmul_elems > 0)
+    p.push_back({{"trainable matmul params", st.sp.trainable_matmul_elems}, {"2", cache}});
+  if (st.adapter > 0) p.push_back({{"adapters", st.adapter}, {"2", cache}});
+  std::vector<Term> terms;
+  if (!p.empty()) terms.push_back(sharded_term(p, c.zero >= 3, c));
+  return expr_row("autocast_weight_cache_bytes", "16-bit copies of the weights (autocast cache)",
+                  terms,
+                  "PyTorch torch.autocast cache_enabled=True (casts of leaf tensors that "
+                  "require grad kept until the autocast region exits)");
+}
+
+Row<ByteCount> gradients_row(const StageShape& st, const RunCtx& c) {
+  const bool z2 = c.zero >= 2;
+  const Fac g{"g", static_cast<U>(c.recipe.gradient_bytes)};
+  std::vector<std::vector<Fac>> dense;
+  if (st.trainable_dense > 0) dense.push_back({{"trainable", st.trainable_dense}, g});
+  if (st.adapter > 0) dense.push_back({{"adapters", st.adapter}, g});
+  std::vector<Term> terms;
+  if (!dense.empty()) terms.push_back(sharded_term(dense, z2, c));
+  if (st.trainable_expert > 0)
+    terms.push_back(sharded_term({{{"trainable_expert", st.trainable_expert}, g}}, z2, c, true));
+  return expr_row("gradients_bytes", "gradients", terms,
+                  std::string("one gradient per trainable parameter; ") + kZeroSrc);
+}
+
+Row<ByteCount> master_row(const StageShape& st, const RunCtx& c, bool offloaded) {
+  const std::string src = std::string("Micikevicius et al. 2018, Sec. 3.1; ") + kZeroSrc;
+  if (offloaded)
+    return row("master_bytes", "fp32 master weights", 0, "0 (offloaded to host)", "0", src);
+  const bool z1 = c.zero >= 1;
+  const Fac mb{"m", static_cast<U>(c.recipe.master_bytes)};
+  std::vector<Term> terms;
+  if (c.recipe.master_bytes > 0) {
+    std::vector<std::vector<Fac>> dense;
+    if (st.trainable_dense > 0) dense.push_back({{"trainable", st.trainable_dense}, mb});
+    if (st.adapter > 0) dense.push_back({{"adapters", st.adapter}, mb});
+    if (!dense.empty()) terms.push_back(sharded_term(dense, z1, c));
+    if (st.trainable_expert > 0)
+      terms.push_back(sharded_term({{{"trainable_expert", st.trainable_expert}, mb}}, z1, c, true));
+  }
+  auto r = expr_row("master_bytes", "fp32 master weights", terms, src);
+  if (c.recipe.master_bytes == 0) {
+    r.derivation.formula     = "0 (no master copy: m = 0 in this recipe)";
+    r.derivation.substituted = "0";
+  }
+  return r;
+}
+
+// Optimizer states: computed tensor by tensor (optimizer.hpp), the expert share sharded over S/e.
+Row<ByteCount> optimizer_row(const StageShape& st, const RunCtx& c, Optimizer o,
+                             const OptimizerStateReport& opt, bool offloaded) {
+  const std::string label = std::string("optimizer states (") + to_string(o) + ")";
+  const std::string src   = std::string("see optimizer rows; ") + kZeroSrc;
+  if (offloaded) return row("optimizer_bytes", label, 0, "0 (offloaded to host)", "0", src);
+  const U trainable = st.trainable_dense + st.adapter + st.trainable_expert;
+  const double f =
+      trainable ? static_cast<double>(st.trainable_expert) / static_cast<double>(trainable) : 0.0;
+  const U oe    = static_cast<U>(std::llround(static_cast<double>(opt.total_bytes) * f));
+  const bool z1 = c.zero >= 1;
+  std::vector<Term> terms;
+  if (opt.total_bytes - oe > 0)
+    terms.push_back(sharded_term({{{"state", opt.total_bytes - oe}}}, z1, c));
+  if (oe > 0) terms.push_back(sharded_term({{{"state_expert", oe}}}, z1, c, true));
+  return expr_row("optimizer_bytes", label, terms, src);
+}
+
+// Saved activations of the stage's layers for each in-flight micro-batch, and the embedding
+// side's on the first stage.
+Row<ByteCount> activations_row(const StageShape& st, const RunCtx& c, const ActivationReport& act,
+                               bool first) {
+  const double flight = first ? c.in_flight : 1.0;
+  const U embedding   = first && st.sp.embedding_saves ? act.embedding_bytes : 0;
+  const U saved       = add(add(mul(static_cast<U>(st.sp.dense_layers), act.layer_bytes),
+                                mul(static_cast<U>(st.sp.moe_layers), act.moe_layer_bytes)),
+                            embedding);
+  const U value       = static_cast<U>(std::ceil(static_cast<double>(saved) * flight));
+  return row("activations_bytes", "activations (saved for backward)", value,
+             "(dense layers · A + moe layers · A_moe + embedding) · in-flight",
+             fmt::format("({} · {} + {} · {} + {}) · {:g}", st.sp.dense_layers, act.layer_bytes,
+                         st.sp.moe_layers, act.moe_layer_bytes, embedding, flight),
+             "activation model (activations.hpp); in-flight: Narayanan et al. 2021, Korthikanti "
+             "et al. 2022 Sec. 4.2.3");
+}
+
+// A trained vision tower saves its layers' activations for each image of each in-flight
+// micro-batch on the first stage; a frozen one runs without autograd and saves nothing.
+Row<ByteCount> tower_activations_row(const ModelSpec& m, const TrainInput& in, const RunCtx& c,
+                                     bool first) {
+  const ImageCost ic  = image_cost(m, in.image_size);
+  const double flight = first ? c.in_flight : 0.0;
+  const double per    = in.freeze_towers
+                            ? 0.0
+                            : ic.activation_elements * static_cast<double>(c.recipe.activation_bytes) *
+                               static_cast<double>(in.images) *
+                               static_cast<double>(in.workload.micro_batch);
+  const U v           = static_cast<U>(std::ceil(per * flight));
+  return row("tower_activations_bytes", "vision tower activations", v,
+             in.freeze_towers ? "0 (towers frozen: no autograd graph)"
+                              : "images · b · tower elements per image · a · in-flight",
+             fmt::format("{} · {} · {:.0f} · {} · {:g}", in.images, in.workload.micro_batch,
+                         ic.activation_elements, c.recipe.activation_bytes, flight),
+             ic.rows.find("activation_elements")->derivation.source);
+}
+
+Row<ByteCount> logits_row(const ActivationReport& act, bool last) {
+  const U v = last ? act.head_bytes : 0;
+  return row("logits_bytes", "final norm, logits and loss tensors", v,
+             last ? "head rows of one micro-batch (outside the layers)" : "0 (not the last stage)",
+             std::to_string(v), "activation model, outside-layer rows");
+}
+
+// At the start of backward the loss's gradient buffers are live on the last stage; with full
+// recomputation one layer's tensors are live again while it is recomputed (later, once the loss
+// buffers are freed): the peak takes the larger of the two.
+Row<ByteCount> backward_peak_row(const ActivationReport& act, bool last) {
+  const U loss = last ? act.loss_peak_bytes : 0, rc = act.recompute_peak_bytes;
+  return row("backward_peak_bytes", "transient at the peak (loss gradients or a recomputed layer)",
+             std::max(loss, rc), "max(loss backward buffers, recompute peak)",
+             fmt::format("max({}, {})", loss, rc),
+             "activation model rows loss_backward_buffers / loss_chunk_logits and recompute_peak");
+}
+
+Row<ByteCount> communication_row(const StageShape& st, const RunCtx& c, const TrainInput& in) {
+  const auto& R = c.recipe;
+  if (c.zero >= 3)
+    return expr_row(
+        "communication_bytes", "communication buffers",
+        {{{{{"2", 2}, {"layer params", st.sp.layer_elems}, {"w", static_cast<U>(R.weight_bytes)}},
+           {{"layer params", st.sp.layer_elems}, {"g", static_cast<U>(R.gradient_bytes)}}}}},
+        "assumption: the current and the prefetched layer gathered, one layer of "
+        "unsharded gradients before reduce-scatter (FSDP per-layer wrapping)");
+  if (in.plan.dp > 1)
+    return row("communication_bytes", "communication buffers", in.ddp_bucket_bytes,
+               "one gradient bucket", std::to_string(in.ddp_bucket_bytes),
+               "PyTorch DDP bucket_cap_mb = 25 with gradient_as_bucket_view (or the framework's "
+               "bucket)");
+  return row("communication_bytes", "communication buffers", 0, "0 (no data parallelism)", "0",
+             "no gradient all-reduce");
+}
+
+// Builds the rows of one stage and closes them with the allocator and context rows.
+StageMemory build_stage(const ModelSpec& m, const TrainInput& in, const RunCtx& c,
+                        const ActivationReport& act, const std::string& name, StageRange range,
+                        bool first, bool last) {
+  StageMemory st;
+  st.name            = name;
+  const StageShape s = stage_shape(m, in, c, range, first, last);
+  st.params          = s.sp.trainable + s.sp.frozen + s.adapter;
+  const bool off     = in.plan.offload == Offload::optimizer;
+  st.optimizer       = optimizer_state(in.optimizer, s.train, c.recipe.state_bytes);
+  auto& rows         = st.rows.rows;
+  rows.push_back(weights_row(s, c));
+  if (c.recipe.fp8_cache_bytes > 0) rows.push_back(fp8_cache_row(s, c));
+  if (c.recipe.autocast_cache_bytes > 0) rows.push_back(autocast_cache_row(s, c));
+  rows.push_back(gradients_row(s, c));
+  const auto master = master_row(s, c, false);
+  const auto opt    = optimizer_row(s, c, in.optimizer, st.optimizer, false);
+  if (off) {
+    st.host_bytes = add(master.value, opt.value);
+    rows.push_back(master_row(s, c, true));
+    rows.push_back(optimizer_row(s, c, in.optimizer, st.optimizer, true));
+  } else {
+    rows.push_back(master);
+    rows.push_back(opt);
+  }
+  const std::size_t n_persistent = rows.size();
+  rows.push_back(activations_row(s, c, act, first));
+  if (m.vision.present() && in.images > 0) rows.push_back(tower_activations_row(m, in, c, first));
+  rows.push_back(logits_row(act, last));
+  rows.push_back(backward_peak_row(act, last));
+  rows.push_back(communication_row(s, c, in));
+  U persistent = 0, transient = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    (i < n_persistent ? persistent : transient) =
+        add(i < n_persistent ? persistent : transient, rows[i].value);
+  st.allocated_bytes = add(persistent, transient);
+  if (in.overhead_bytes) {
+    rows.push_back(row("overhead_bytes", "runtime overhead (given)", *in.overhead_bytes,
+                       "flat overhead given by the user", std::to_string(*in.overhead_bytes),
+                       "user input (replaces the allocator and CUDA context model)"));
+    st.reserved_bytes = st.allocated_bytes;
+    st.device_bytes   = add(st.allocated_bytes, *in.overhead_bytes);
+  } else {
+    DeviceMemoryInput d;
+    d.persistent_bytes = persistent;
+    d.transient_bytes  = transient;
+    // The largest transient request: one activation tensor, or a gathered layer (ZeRO-3).
+    d.largest_transient_bytes = act.largest_tensor_bytes;
+    const CudaContext ctx     = cuda_context(in.context_loading);
+    d.context_bytes           = ctx.bytes;
+    d.context_source          = ctx.derivation.source;
+    DeviceMemoryReport dm     = device_memory(d);
+    dm.context.derivation     = ctx.derivation;
+    rows.push_back(dm.fragmentation);
+    rows.push_back(dm.context);
+    st.reserved_bytes = dm.reserved_bytes;
+    st.device_bytes   = dm.device_bytes;
+  }
+  for (const auto& x : rows) st.total_bytes = add(st.total_bytes, x.value);
+  return st;
 }
 
 }  // namespace
@@ -249,15 +625,33 @@ int effective_zero(const ParallelPlan& p) {
 
 TrainRecipe train_recipe(const TrainInput& in) {
   const PrecisionRecipe p = recipe_for(in.precision);
+  const DtypeOverrides& o = in.dtypes;
   TrainRecipe r;
   r.weight_bytes     = p.weight_bytes;
   r.gradient_bytes   = in.grad_bytes > 0 ? in.grad_bytes : p.gradient_bytes;
   r.master_bytes     = p.master_bytes;
   r.activation_bytes = p.activation_bytes;
   r.compute_dtype    = p.compute_dtype;
+  if (in.autocast) {
+    // torch.autocast over an fp32 model: the fp32 weights are the ones the optimizer updates
+    // (no separate master copy), gradients take the weights' dtype, and a 16-bit copy of each
+    // trainable weight is cached for the matmuls.
+    r.weight_bytes         = 4;
+    r.master_bytes         = 0;
+    r.gradient_bytes       = in.grad_bytes > 0 ? in.grad_bytes : 4;
+    r.autocast_cache_bytes = 2;
+  }
+  r.frozen_bytes  = r.weight_bytes;
+  r.adapter_bytes = r.weight_bytes;
+  if (o.weight_bytes > 0) r.weight_bytes = o.weight_bytes;
+  if (o.frozen_bytes > 0) r.frozen_bytes = o.frozen_bytes;
+  if (o.adapter_bytes > 0) r.adapter_bytes = o.adapter_bytes;
+  if (o.gradient_bytes > 0 && in.grad_bytes == 0) r.gradient_bytes = o.gradient_bytes;
+  if (o.master_bytes >= 0) r.master_bytes = o.master_bytes;
   // Optimizer states take the dtype of the tensor they update: the fp32 master copy when there
   // is one, otherwise the working weights (pure bf16/fp16 training keeps 16-bit states).
-  r.state_bytes     = p.master_bytes > 0 ? p.master_bytes : p.weight_bytes;
+  r.state_bytes = r.master_bytes > 0 ? r.master_bytes : r.weight_bytes;
+  if (o.state_bytes > 0) r.state_bytes = o.state_bytes;
   r.fp8_cache_bytes = in.precision == Precision::fp8 ? 1 : 0;
   return r;
 }
@@ -272,6 +666,14 @@ ActivationInput activation_input(const TrainInput& in) {
   a.sequence_parallel   = in.plan.sequence_parallel;
   a.cp                  = in.plan.cp;
   a.moe_capacity_factor = in.moe_capacity_factor;
+  a.loss                = in.loss;
+  a.head                = in.head;
+  a.autocast            = in.autocast;
+  // The residual stream follows the trainable weights' dtype (fp32 under autocast over an fp32
+  // model; the base dtype for LoRA, whose frozen weights carry the stream).
+  const TrainRecipe r = train_recipe(in);
+  const bool lora     = in.finetune.mode == Finetune::lora || in.finetune.mode == Finetune::qlora;
+  a.residual_bytes    = in.autocast ? (lora ? std::min(r.frozen_bytes, 4) : r.weight_bytes) : 0;
   return a;
 }
 
@@ -365,211 +767,59 @@ void validate_plan(const ModelSpec& m, const TrainInput& in) {
             "--frozen-layers", fmt::format("must be between 0 and {}", m.n_layer));
 }
 
+StageMemory stage_memory(const ModelSpec& m, const TrainInput& in, const ActivationReport& act,
+                         std::int64_t first_layer, std::int64_t layers, bool first, bool last) {
+  validate_plan(m, in);
+  const RunCtx c = run_ctx(m, in);
+  require(first_layer >= 0 && layers >= 1 && first_layer + layers <= c.L, "invalid stage", "layers",
+          fmt::format("layers [{}, {}) are not within the model's {} layers", first_layer,
+                      first_layer + layers, c.L));
+  const std::string name = first && last ? "all" : first ? "first" : last ? "last" : "middle";
+  return build_stage(m, in, c, act, name, {first_layer, first_layer + layers}, first, last);
+}
+
 TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
                                const ActivationReport& act) {
   validate_plan(m, in);
-  const auto& p = in.plan;
+  const auto& p  = in.plan;
+  const RunCtx c = run_ctx(m, in);
   TrainMemoryReport r;
-  r.recipe      = train_recipe(in);
-  const auto& R = r.recipe;
-  r.zero_stage  = effective_zero(p);
-  I S           = p.dp;
-  if (p.fsdp == FsdpMode::hybrid)
-    S = std::clamp<I>(in.gpus_per_node / std::max<I>(1, p.tp * p.cp), 1, p.dp);
-  r.shard_group         = S;
-  const I S_expert      = std::max<I>(1, S / p.ep);
+  r.recipe              = c.recipe;
+  r.zero_stage          = c.zero;
+  r.shard_group         = c.S;
+  r.micro_batches       = c.micro_batches;
+  r.in_flight           = c.in_flight;
+  r.adapters            = c.adapters;
   const ParamsReport pr = count_params(m);
   r.params_total        = pr.total;
-  const bool lora       = in.finetune.mode == Finetune::lora || in.finetune.mode == Finetune::qlora;
-  const I micro         = in.workload.micro_batch;
-  const I global        = in.workload.global_batch > 0 ? in.workload.global_batch : micro * p.dp;
-  r.micro_batches       = global / (micro * p.dp);
-  if (lora)
-    r.adapters = lora_adapters(
-        m, in.finetune.lora_targets.empty() ? default_lora_targets() : in.finetune.lora_targets,
-        in.finetune.lora_rank);
 
-  // In-flight micro-batches on the first stage (Megatron-LM theoretical_memory_usage.py).
-  const I L = total_layers(m);
-  if (p.pp > 1) {
-    if (p.schedule == Schedule::interleaved)
-      r.in_flight =
-          static_cast<double>(p.pp) *
-          (1.0 + static_cast<double>(p.pp - 1) / static_cast<double>(p.pp * p.interleave));
-    else
-      r.in_flight = static_cast<double>(std::min<I>(p.pp, r.micro_batches));
-  }
-
-  struct Stage {
-    std::string name;
-    Breakdown<ByteCount> rows;
-    U total = 0, host = 0, params = 0;
-    OptimizerStateReport opt;
-  };
-  auto build = [&](const std::string& name, StageRange range, bool first, bool last) {
-    Stage st;
-    st.name              = name;
-    const StageParams sp = stage_params(m, in, range, first, last);
-    // LoRA adapters live beside every targeted module of the stage's layers.
-    U adapter                          = 0;
-    std::vector<TrainableTensor> train = sp.train;
-    const I layers_here                = range.hi - range.lo;
-    for (const auto& a : r.adapters) {
-      const I here = std::min<I>(a.count, layers_here);  // adapters of this stage's layers
-      const U per  = static_cast<U>(in.finetune.lora_rank) * static_cast<U>(a.in + a.out);
-      adapter      = add(adapter, mul(per, static_cast<U>(a.experts * here)));
-      train.push_back({{in.finetune.lora_rank, a.in}, a.experts * here});
-      train.push_back({{a.out, in.finetune.lora_rank}, a.experts * here});
-    }
-    const U trainable_dense  = sp.trainable - sp.trainable_expert + adapter;
-    const U trainable_expert = sp.trainable_expert;
-    const U trainable        = trainable_dense + trainable_expert;
-    st.params                = sp.trainable + sp.frozen + adapter;
-    auto sharded             = [&](U dense_bytes, U expert_bytes, bool shard) {
-      return shard ? ceil_div(dense_bytes, S) + ceil_div(expert_bytes, S_expert)
-                               : dense_bytes + expert_bytes;
-    };
-    const bool z1 = r.zero_stage >= 1, z2 = r.zero_stage >= 2, z3 = r.zero_stage >= 3;
-    const std::string zsrc = "Rajbhandari et al. 2020 (ZeRO), Sec. 5";
-
-    // Weights: trainable in the working dtype; frozen base in the working dtype, or NF4 for
-    // QLoRA's linear weights.
-    const U wb            = static_cast<U>(R.weight_bytes);
-    const U frozen_plain  = sp.frozen - sp.frozen_nf4_elems;
-    const U frozen_bytes  = add(mul(frozen_plain, wb), sp.frozen_nf4_bytes);
-    const U weights_dense = add(mul(trainable_dense, wb), frozen_bytes);
-    const U weights       = sharded(weights_dense, mul(trainable_expert, wb), z3);
-    st.rows.rows.push_back(row(
-        "weights_bytes", "weights", weights,
-        z3 ? "(trainable·w + frozen) / S" : "trainable·w + frozen",
-        fmt::format("({} · {} + {}){}", trainable, wb, frozen_bytes,
-                    z3 ? fmt::format(" / {}", S) : ""),
-        "working copy in the recipe dtype; " + zsrc + (sp.frozen_nf4_elems ? "; QLoRA NF4" : "")));
-    if (R.fp8_cache_bytes > 0) {
-      const U c = mul(sp.matmul_elems, static_cast<U>(R.fp8_cache_bytes));
-      st.rows.rows.push_back(row("fp8_weight_cache_bytes", "fp8 copy of matmul weights", c,
-                                 "matmul params · 1", fmt::format("{} · 1", sp.matmul_elems),
-                                 "Transformer Engine fp8 weight cache (assumption: 1 byte; the "
-                                 "transposed copy on Hopper is not counted)"));
-    }
-    const U gb    = static_cast<U>(R.gradient_bytes);
-    const U grads = sharded(mul(trainable_dense, gb), mul(trainable_expert, gb), z2);
-    st.rows.rows.push_back(
-        row("gradients_bytes", "gradients", grads, z2 ? "trainable · g / S" : "trainable · g",
-            fmt::format("{} · {}{}", trainable, gb, z2 ? fmt::format(" / {}", S) : ""),
-            "one gradient per trainable parameter; " + zsrc));
-    const U mb = static_cast<U>(R.master_bytes);
-    U master   = sharded(mul(trainable_dense, mb), mul(trainable_expert, mb), z1);
-    st.opt     = optimizer_state(in.optimizer, train, R.state_bytes);
-    const double f =
-        trainable ? static_cast<double>(trainable_expert) / static_cast<double>(trainable) : 0.0;
-    const U oe     = static_cast<U>(std::llround(static_cast<double>(st.opt.total_bytes) * f));
-    U opt          = sharded(st.opt.total_bytes - oe, oe, z1);
-    const bool off = p.offload == Offload::optimizer;
-    if (off) {
-      st.host = add(master, opt);
-      master = opt = 0;
-    }
-    st.rows.rows.push_back(
-        row("master_bytes", "fp32 master weights", master,
-            off ? "offloaded to host" : (z1 ? "trainable · 4 / S" : "trainable · 4"),
-            fmt::format("{} · {}{}", trainable, mb, z1 ? fmt::format(" / {}", S) : ""),
-            "Micikevicius et al. 2018, Sec. 3.1; " + zsrc));
-    st.rows.rows.push_back(
-        row("optimizer_bytes", std::string("optimizer states (") + to_string(in.optimizer) + ")",
-            opt, off ? "offloaded to host" : (z1 ? "state / S" : "state"),
-            fmt::format("{}{}", st.opt.total_bytes, z1 ? fmt::format(" / {}", S) : ""),
-            "see optimizer rows; " + zsrc));
-
-    // Activations: the stage's layers for each in-flight micro-batch; outside-layer tensors
-    // (embedding output on the first stage, final norm / logits / loss on the last).
-    const double flight = first ? r.in_flight : 1.0;
-    const U layer_act   = add(mul(static_cast<U>(sp.dense_layers), act.layer_bytes),
-                              mul(static_cast<U>(sp.moe_layers), act.moe_layer_bytes));
-    // Outside-layer tensors: embedding side on the first stage, head side on the last; the
-    // recompute peak (one layer live while recomputed) once on every stage.
-    const U first_outside = sp.embedding_saves ? act.embedding_bytes : 0,
-            last_outside = act.head_bytes, recompute_peak = act.recompute_peak_bytes;
-    const U act_here =
-        add(static_cast<U>(std::ceil(static_cast<double>(layer_act) * flight)),
-            first ? static_cast<U>(std::ceil(static_cast<double>(first_outside) * flight)) : 0);
-    const U act_total = add(act_here, recompute_peak);
-    st.rows.rows.push_back(row(
-        "activations_bytes", "activations", act_total,
-        "(dense layers · A + moe layers · A_moe + embedding outputs) · in-flight + recompute peak",
-        fmt::format("({} · {} + {} · {} + {}) · {:g} + {}", sp.dense_layers, act.layer_bytes,
-                    sp.moe_layers, act.moe_layer_bytes, first ? first_outside : 0, flight,
-                    recompute_peak),
-        "activation model (activations.hpp); in-flight: Narayanan et al. 2021, Korthikanti et al. "
-        "2022 Sec. 4.2.3"));
-    // A trained vision tower saves its layers' activations for each image of each in-flight
-    // micro-batch on the first stage; a frozen one runs without autograd and saves nothing.
-    if (m.vision.present() && in.images > 0) {
-      const ImageCost ic = image_cost(m, in.image_size);
-      const double per   = in.freeze_towers
-                               ? 0.0
-                               : ic.activation_elements * static_cast<double>(R.activation_bytes) *
-                                   static_cast<double>(in.images) *
-                                   static_cast<double>(in.workload.micro_batch);
-      const U v          = first ? static_cast<U>(std::ceil(per * flight)) : 0;
-      st.rows.rows.push_back(
-          row("tower_activations_bytes", "vision tower activations", v,
-              in.freeze_towers ? "0 (towers frozen: no autograd graph)"
-                               : "images · b · tower elements per image · a · in-flight",
-              fmt::format("{} · {} · {:.0f} · {} · {:g}", in.images, in.workload.micro_batch,
-                          ic.activation_elements, R.activation_bytes, first ? flight : 0.0),
-              ic.rows.find("activation_elements")->derivation.source));
-    }
-    st.rows.rows.push_back(row("logits_bytes", "logits and loss buffers", last ? last_outside : 0,
-                               "final norm, logits, loss of one micro-batch",
-                               fmt::format("{}", last ? last_outside : 0),
-                               "activation model, outside-layer rows"));
-    // Communication buffers.
-    U comm = 0;
-    std::string cf, cs;
-    if (z3) {
-      comm = add(mul(mul(2, sp.layer_elems), wb), mul(sp.layer_elems, gb));
-      cf   = "2 · layer params · w + layer params · g";
-      cs   = fmt::format("2 · {} · {} + {} · {}", sp.layer_elems, wb, sp.layer_elems, gb);
-    } else if (p.dp > 1) {
-      comm = in.ddp_bucket_bytes;
-      cf   = "one gradient bucket (25 MiB)";
-      cs   = fmt::format("{}", comm);
-    }
-    st.rows.rows.push_back(row(
-        "communication_bytes", "communication buffers", comm,
-        cf.empty() ? "0 (no data parallelism)" : cf, cs.empty() ? "0" : cs,
-        z3 ? "assumption: the current and the prefetched layer gathered, one layer of unsharded "
-             "gradients before reduce-scatter (FSDP per-layer wrapping)"
-           : "assumption: PyTorch DDP bucket_cap_mb = 25 with gradient_as_bucket_view"));
-    st.rows.rows.push_back(row("overhead_bytes", "runtime overhead (CUDA context, workspaces)",
-                               in.overhead_bytes, "assumption (--overhead)",
-                               fmt::format("{}", in.overhead_bytes), "assumption, overridable"));
-    for (const auto& x : st.rows.rows) st.total = add(st.total, x.value);
-    return st;
-  };
-
-  const I per_stage = L / p.pp;
-  Stage chosen;
+  // The most loaded stage: the first (embedding, in-flight micro-batches) or the last (head,
+  // logits, loss); with p = 1 one stage holds everything.
+  const I L = c.L, per_stage = L / p.pp;
+  StageMemory chosen;
   if (p.pp == 1) {
-    chosen              = build("all", {0, L}, true, true);
-    r.first_stage_bytes = r.last_stage_bytes = chosen.total;
+    chosen              = build_stage(m, in, c, act, "all", {0, L}, true, true);
+    r.first_stage_bytes = r.last_stage_bytes = chosen.total_bytes;
   } else {
-    Stage a             = build("first", {0, per_stage}, true, false);
-    Stage b             = build("last", {L - per_stage, L}, false, true);
-    r.first_stage_bytes = a.total;
-    r.last_stage_bytes  = b.total;
-    chosen              = a.total >= b.total ? std::move(a) : std::move(b);
+    StageMemory a       = build_stage(m, in, c, act, "first", {0, per_stage}, true, false);
+    StageMemory b       = build_stage(m, in, c, act, "last", {L - per_stage, L}, false, true);
+    r.first_stage_bytes = a.total_bytes;
+    r.last_stage_bytes  = b.total_bytes;
+    chosen              = a.total_bytes >= b.total_bytes ? std::move(a) : std::move(b);
   }
   r.stage             = chosen.name;
   r.rows              = chosen.rows;
-  r.total_bytes       = chosen.total;
-  r.host_bytes        = chosen.host;
+  r.total_bytes       = chosen.total_bytes;
+  r.allocated_bytes   = chosen.allocated_bytes;
+  r.reserved_bytes    = chosen.reserved_bytes;
+  r.device_bytes      = chosen.device_bytes;
+  r.overhead_bytes    = chosen.device_bytes - chosen.allocated_bytes;
+  r.host_bytes        = chosen.host_bytes;
   r.params_on_gpu     = chosen.params;
-  r.optimizer         = chosen.opt;
+  r.optimizer         = chosen.optimizer;
   ParamCount adapters = 0;
   for (const auto& a : r.adapters) adapters += a.params;
-  if (lora)
+  if (c.lora)
     r.trainable_params = adapters;
   else if (in.finetune.mode == Finetune::freeze || in.freeze_towers) {
     // Whole-model trainable count: all parameters minus embeddings and the first k layers
@@ -586,16 +836,21 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
         static_cast<ByteCount>(static_cast<double>(in.gpu_memory_bytes) * (1.0 - in.headroom));
     r.fits = r.total_bytes <= r.limit_bytes;
   }
+  const auto& R = r.recipe;
   r.notes.push_back(r.stage == "all"
                         ? std::string("no pipeline parallelism: every GPU holds all layers")
                         : fmt::format("most loaded GPU: {} pipeline stage ({}: {} B, "
                                       "{}: {} B)",
                                       r.stage, "first", r.first_stage_bytes, "last",
                                       r.last_stage_bytes));
-  if (R.master_bytes > 0 && in.grad_bytes == 0)
+  if (R.master_bytes > 0 && in.grad_bytes == 0 && R.gradient_bytes == 4)
     r.notes.push_back(
         "gradients accumulated in fp32 (mixed-precision default); --grad-dtype bf16 "
         "gives ZeRO's 2 + 2 + 12 = 16 bytes/parameter");
+  if (in.autocast)
+    r.notes.push_back(
+        "torch.autocast over fp32 weights: no separate master copy, fp32 gradients, a cached "
+        "16-bit copy of each trainable matmul weight, fp32 norms and softmax");
   if (p.pp > 1 && r.micro_batches < p.pp)
     r.notes.push_back(
         fmt::format("only {} micro-batch(es) per step for {} pipeline stages: the "
@@ -605,7 +860,140 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
     r.notes.push_back("master weights and optimizer states offloaded to host memory");
   if (in.finetune.mode == Finetune::qlora && in.optimizer == Optimizer::adam8bit)
     r.notes.push_back("paged 8-bit AdamW counted as resident on the GPU (worst case)");
+  if (!in.overhead_bytes)
+    r.notes.push_back(fmt::format(
+        "allocated {} B (tensors at the peak), reserved {} B (+ caching-allocator "
+        "fragmentation), device {} B (+ CUDA context, {} module loading): the fit uses device",
+        r.allocated_bytes, r.reserved_bytes, r.device_bytes, to_string(in.context_loading)));
   return r;
+}
+
+AffineMemory train_memory_affine(const ModelSpec& m, const TrainInput& in) {
+  TrainInput one = in, two = in;
+  one.workload.micro_batch  = 1;
+  two.workload.micro_batch  = 2;
+  one.workload.global_batch = two.workload.global_batch = 0;
+  const ByteCount m1 = train_memory(m, one).total_bytes, m2 = train_memory(m, two).total_bytes;
+  AffineMemory a;
+  a.per_sequence_bytes = m2 >= m1 ? m2 - m1 : 0;
+  a.fixed_bytes        = m1 >= a.per_sequence_bytes ? m1 - a.per_sequence_bytes : 0;
+  return a;
+}
+
+std::int64_t largest_micro_batch(const ModelSpec& m, const TrainInput& in) {
+  if (in.gpu_memory_bytes == 0) return 0;
+  auto fits_at = [&](std::int64_t b) {
+    TrainInput t            = in;
+    t.workload.micro_batch  = b;
+    t.workload.global_batch = 0;
+    try {
+      return train_memory(m, t).fits;
+    } catch (const InputError&) {
+      return false;  // e.g. a byte count beyond 64 bits: it does not fit either
+    }
+  };
+  return largest_fitting(1 << 20, fits_at);
+}
+
+std::vector<FitSuggestion> fit_suggestions(const ModelSpec& m, const TrainInput& in) {
+  std::vector<FitSuggestion> out;
+  if (in.gpu_memory_bytes == 0) return out;
+  const TrainMemoryReport base = train_memory(m, in);
+  if (base.fits) return out;
+  auto attempt = [&](const std::string& change, const std::string& option, const std::string& value,
+                     TrainInput t) {
+    try {
+      const auto r = train_memory(m, t);
+      if (r.total_bytes < base.total_bytes)
+        out.push_back({change, option, value, {}, r.total_bytes, r.fits});
+    } catch (const InputError&) {
+      // a change the layout does not allow is not suggested
+    }
+  };
+  const auto& p = in.plan;
+  if (in.activation.recompute != Recompute::full) {
+    TrainInput t           = in;
+    t.activation.recompute = Recompute::full;
+    attempt("recompute every layer's activations in backward", "recompute", "full", t);
+    if (in.activation.recompute == Recompute::none) {
+      t.activation.recompute = Recompute::selective;
+      attempt("recompute the core attention in backward", "recompute", "selective", t);
+    }
+  }
+  if (in.workload.micro_batch > 1) {
+    TrainInput t = in;
+    t.workload.global_batch =
+        in.workload.global_batch > 0 ? in.workload.global_batch : in.workload.micro_batch * p.dp;
+    const std::int64_t best = largest_micro_batch(m, in);
+    std::int64_t b          = best > 0 ? best : 1;
+    while (b > 1 && t.workload.global_batch % (b * p.dp) != 0) --b;
+    t.workload.micro_batch = b;
+    attempt("smaller micro-batch, same global batch by gradient accumulation", "micro_batch",
+            std::to_string(b), t);
+  }
+  if (in.loss == LossImpl::standard && in.head == HeadKind::lm && m.n_vocab > 0) {
+    TrainInput t = in;
+    t.loss       = LossImpl::fused;
+    attempt("fused linear cross-entropy (no logits kept)", "loss", "fused", t);
+  }
+  if (p.dp > 1 && effective_zero(p) < 3 && p.fsdp == FsdpMode::none) {
+    TrainInput t = in;
+    t.plan.zero  = 3;
+    attempt("shard weights, gradients and optimizer states over the data-parallel GPUs", "zero",
+            "3", t);
+  }
+  if (in.finetune.mode == Finetune::full || in.finetune.mode == Finetune::freeze) {
+    TrainInput t    = in;
+    t.finetune.mode = Finetune::lora;
+    attempt("train LoRA adapters instead of the weights", "finetune", "lora", t);
+  }
+  if (in.finetune.mode != Finetune::qlora) {
+    TrainInput t    = in;
+    t.finetune.mode = Finetune::qlora;
+    attempt("LoRA adapters over a 4-bit NF4 base", "finetune", "qlora", t);
+  }
+  if (p.offload == Offload::none) {
+    TrainInput t   = in;
+    t.plan.offload = Offload::optimizer;
+    attempt("keep master weights and optimizer states in host memory", "offload", "optimizer", t);
+  }
+  if (in.optimizer == Optimizer::adamw) {
+    TrainInput t = in;
+    t.optimizer  = Optimizer::adam8bit;
+    attempt("8-bit AdamW states", "optimizer", "adam8bit", t);
+  }
+  {
+    // More GPUs with ZeRO-3: the fewest data-parallel replicas (up to 4096) that fit.
+    for (std::int64_t dp = std::max<std::int64_t>(2, p.dp * 2); dp <= 4096; dp *= 2) {
+      TrainInput t            = in;
+      t.plan.dp               = dp;
+      t.gpus                  = 0;
+      t.workload.global_batch = 0;
+      if (t.plan.fsdp == FsdpMode::none) t.plan.zero = 3;
+      try {
+        const auto r = train_memory(m, t);
+        if (r.fits) {
+          FitSuggestion s;
+          s.change      = fmt::format("{} GPUs, weights and states sharded (ZeRO-3 over dp {})",
+                                      dp * p.tp * p.pp * p.cp, dp);
+          s.option      = "gpus";
+          s.value       = std::to_string(dp * p.tp * p.pp * p.cp);
+          s.total_bytes = r.total_bytes;
+          s.fits        = true;
+          if (t.plan.fsdp == FsdpMode::none) s.also.push_back({"zero", "3"});
+          out.push_back(s);
+          break;
+        }
+      } catch (const InputError&) {
+        break;
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const FitSuggestion& a, const FitSuggestion& b) {
+    if (a.fits != b.fits) return a.fits;
+    return a.total_bytes < b.total_bytes;
+  });
+  return out;
 }
 
 std::vector<SeedHeuristic> seed_heuristics(const ModelSpec& m, ParamCount n, std::int64_t b,
@@ -616,6 +1004,7 @@ std::vector<SeedHeuristic> seed_heuristics(const ModelSpec& m, ParamCount n, std
   {
     SeedHeuristic h;
     h.source = "seed 002 (alpha = 5 heuristic)";
+    h.title  = "The 354M worked example: parameters and training memory (alpha = 5 heuristic)";
     h.rows.rows.push_back(row("weights_bytes", "fp16 weights", mul(2, N), "2N",
                               fmt::format("2 · {}", N), "seed 002"));
     h.rows.rows.push_back(row("gradients_bytes", "fp16 gradients", mul(2, N), "2N",
@@ -630,6 +1019,7 @@ std::vector<SeedHeuristic> seed_heuristics(const ModelSpec& m, ParamCount n, std
   {
     SeedHeuristic h;
     h.source = "seed 004 (Transformer Math 101, no recomputation, t = 1)";
+    h.title  = "Transformer Math 101 (EleutherAI), no recomputation, t = 1";
     h.rows.rows.push_back(row("weights_bytes", "mixed-precision model", mul(2, N), "2N",
                               fmt::format("2 · {}", N), "seed 004"));
     h.rows.rows.push_back(row("gradients_bytes", "fp16 gradients", mul(2, N), "2N",

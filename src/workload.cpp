@@ -29,7 +29,8 @@ constexpr std::pair<const char*, Precision> kPrecisions[] = {{"fp32", Precision:
                                                              {"fp16", Precision::fp16},
                                                              {"mixed-bf16", Precision::mixed_bf16},
                                                              {"mixed-fp16", Precision::mixed_fp16},
-                                                             {"fp8", Precision::fp8}};
+                                                             {"fp8", Precision::fp8},
+                                                             {"tf32", Precision::tf32}};
 constexpr std::pair<const char*, Optimizer> kOptimizers[] = {
     {"adamw", Optimizer::adamw},
     {"adam8bit", Optimizer::adam8bit},
@@ -74,6 +75,8 @@ PrecisionRecipe recipe_for(Precision p) {
       return {2, 4, 4, 2, "fp16"};
     case Precision::fp8:
       return {2, 4, 4, 2, "fp8"};
+    case Precision::tf32:  // NVIDIA A100 whitepaper: TF32 tensor cores read fp32 tensors
+      return {4, 4, 0, 4, "tf32"};
   }
   return {4, 4, 0, 4, "fp32"};
 }

@@ -33,11 +33,56 @@ std::string show(const Row<double>& r) {
   return sci(r.value);
 }
 
+// Without --gpu: what needs no accelerator, the FLOPs (6ND, and with --seq the attention term)
+// and PFLOP-days; the time rows need a peak and are null.
+Output flops_only(const TimeOptions& o, const ParamsSource& src) {
+  TrainTimeInput in;
+  in.params               = src.params;
+  in.tokens               = parse_quantity(*o.tokens, "--tokens");
+  in.attention            = src.attention;
+  in.peak_flops_per_s     = 1;  // not reported: only the FLOPs rows are kept
+  const TrainTimeReport r = train_time(in);
+  Output out;
+  auto& j     = out.json;
+  j["model"]  = src.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.model);
+  j["params"] = in.params;
+  j["tokens"] = in.tokens;
+  j["gpu"]    = nullptr;
+  for (const char* k : {"achieved_flops_per_s", "cluster_flops_per_s", "seconds", "days",
+                        "gpu_hours", "cost_usd", "energy_kwh", "emissions_kg"})
+    j[k] = nullptr;
+  j["total_flops"]    = r.value("total_flops");
+  j["pflop_days"]     = r.value("pflop_days");
+  j["with_attention"] = nullptr;
+  if (r.has("total_flops_with_attention"))
+    j["with_attention"] = {{"total_flops", r.value("total_flops_with_attention")}};
+  std::vector<std::string> notes = src.notes;
+  notes.push_back("no --gpu: FLOPs only; give --gpu (and --gpus, --mfu) for time, GPU-hours, cost");
+  j["notes"] = notes;
+  Breakdown<double> kept;
+  for (const auto& row : r.rows.rows)
+    if (row.key == "total_flops" || row.key == "pflop_days" ||
+        row.key == "total_flops_with_attention")
+      kept.rows.push_back(row);
+  j["derivations"]                           = derivations_json(kept);
+  std::vector<std::vector<std::string>> rows = {{"quantity", "value"}};
+  for (const auto& row : kept.rows) rows.push_back({row.label, show(row)});
+  out.text =
+      fmt::format("{} ({} parameters), {} tokens\n\n", src.model.empty() ? "model" : src.model,
+                  human_count(in.params), human_count(in.tokens)) +
+      table(rows);
+  for (const auto& n : notes) out.text += "note: " + n + "\n";
+  out.explain = explain_rows<double>("Training FLOPs", kept,
+                                     [](const double& v) { return fmt::format("{:.6g}", v); });
+  return out;
+}
+
 Output time_output(const TimeOptions& o) {
   if (!o.tokens) throw InputError("missing token count", "--tokens", "give --tokens, e.g. 15T");
   const ParamsSource src = resolve_params(o.model, o.params, o.seq);
-  const GpuSpec gpu      = resolve_gpu(o.gpu);
-  const Peak peak        = resolve_peak(gpu, o.precision);
+  if (!o.gpu.gpu) return flops_only(o, src);
+  const GpuSpec gpu = resolve_gpu(o.gpu);
+  const Peak peak   = resolve_peak(gpu, o.precision);
 
   TrainTimeInput in;
   in.params             = src.params;

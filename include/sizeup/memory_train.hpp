@@ -19,13 +19,21 @@
 //   Korthikanti et al. 2022, Sec. 4.2.3; Megatron-LM theoretical_memory_usage.py).
 // - Expert parallelism: each rank holds n_expert / e experts; expert weights are sharded by
 //   ZeRO over the expert-data-parallel group S / e (DeepSpeed-MoE, Rajbhandari et al. 2022).
+// - torch.autocast keeps fp32 weights and caches a 16-bit copy of every weight that requires a
+//   gradient for the duration of the autocast region (PyTorch docs, torch.autocast,
+//   "cache_enabled"; Hugging Face docs, Model training anatomy: "6 bytes per parameter for mixed
+//   precision").
+// - Allocated / reserved / device: allocator.hpp.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sizeup/activations.hpp"
+#include "sizeup/allocator.hpp"
 #include "sizeup/breakdown.hpp"
 #include "sizeup/finetune.hpp"
 #include "sizeup/model.hpp"
@@ -35,11 +43,19 @@
 
 namespace sizeup {
 
-// CUDA context, cuBLAS/cuDNN workspaces and allocator slack: an assumption, overridable.
-inline constexpr ByteCount kDefaultOverheadBytes = 1073741824;  // 1 GiB
 // torch.nn.parallel.DistributedDataParallel bucket_cap_mb = 25 (MiB).
 inline constexpr ByteCount kDdpBucketBytes = 25 * 1048576;
 
+// Bytes per element that a framework sets apart from the precision recipe (0, or -1 for
+// master_bytes: the recipe's value).
+struct DtypeOverrides {
+  int weight_bytes   = 0;   // trainable working weights, e.g. 4 (fp32 under autocast)
+  int frozen_bytes   = 0;   // frozen base weights that are not NF4, e.g. 2
+  int adapter_bytes  = 0;   // LoRA adapter weights, e.g. 4 (PEFT keeps them in fp32)
+  int gradient_bytes = 0;   // e.g. 2
+  int master_bytes   = -1;  // e.g. 0 (no master copy)
+  int state_bytes    = 0;   // optimizer state dtype, e.g. 4
+};
 struct TrainInput {
   Workload workload;
   Precision precision = Precision::mixed_bf16;
@@ -52,7 +68,13 @@ struct TrainInput {
   std::int64_t gpus          = 0;  // --gpus; 0: dp·tp·pp·cp
   std::int64_t gpus_per_node = 8;  // hybrid sharding group, e.g. 8
   ByteCount gpu_memory_bytes = 0;  // 0: `fits` not evaluated
-  ByteCount overhead_bytes   = kDefaultOverheadBytes;
+  // A flat runtime overhead instead of the allocator and CUDA context model (--overhead).
+  std::optional<ByteCount> overhead_bytes;
+  ContextLoading context_loading = ContextLoading::lazy;
+  LossImpl loss                  = LossImpl::standard;
+  HeadKind head                  = HeadKind::lm;
+  bool autocast                  = false;  // torch.autocast over fp32 weights (activations.hpp)
+  DtypeOverrides dtypes;
   double headroom            = 0.0;  // fraction of GPU memory kept free, e.g. 0.05
   ByteCount ddp_bucket_bytes = kDdpBucketBytes;
   // Multimodal (towers.hpp): images per sequence, their side in pixels (0: the tower's native
@@ -65,23 +87,46 @@ struct TrainInput {
 
 // The effective per-parameter recipe after --grad-dtype and fine-tuning choices.
 struct TrainRecipe {
-  int weight_bytes     = 2;  // working copy
-  int gradient_bytes   = 4;
-  int master_bytes     = 4;
-  int state_bytes      = 4;  // dtype of optimizer states (fp32 when there is a master copy)
-  int activation_bytes = 2;
-  int fp8_cache_bytes  = 0;  // fp8 copy of matmul weights (Transformer Engine), 1 for fp8
+  int weight_bytes         = 2;  // working copy of the trainable weights
+  int frozen_bytes         = 2;  // frozen weights (not NF4)
+  int adapter_bytes        = 2;  // LoRA adapters
+  int gradient_bytes       = 4;
+  int master_bytes         = 4;
+  int state_bytes          = 4;  // dtype of optimizer states (fp32 when there is a master copy)
+  int activation_bytes     = 2;
+  int fp8_cache_bytes      = 0;  // fp8 copy of matmul weights (Transformer Engine), 1 for fp8
+  int autocast_cache_bytes = 0;  // 16-bit copy of trainable matmul weights under autocast
   std::string compute_dtype;
 };
 TrainRecipe train_recipe(const TrainInput& in);
 
+// One pipeline stage: the layers [first_layer, first_layer + layers) of all layers (encoder
+// then decoder), with the embedding when `first`, the head and loss when `last`.
+struct StageMemory {
+  std::string name;
+  Breakdown<ByteCount> rows;      // keys as TrainMemoryReport::rows
+  ByteCount total_bytes     = 0;  // sum of rows = device_bytes
+  ByteCount allocated_bytes = 0;  // tensors at the peak
+  ByteCount reserved_bytes  = 0;  // + caching-allocator fragmentation
+  ByteCount device_bytes    = 0;  // + CUDA context (what nvidia-smi shows)
+  ByteCount host_bytes      = 0;
+  ParamCount params         = 0;
+  OptimizerStateReport optimizer;
+};
+
 struct TrainMemoryReport {
   // On the most loaded GPU (keys): weights_bytes, fp8_weight_cache_bytes (fp8 only),
-  // gradients_bytes, master_bytes, optimizer_bytes, activations_bytes, logits_bytes,
-  // communication_bytes, overhead_bytes.
+  // autocast_weight_cache_bytes (autocast only), gradients_bytes, master_bytes,
+  // optimizer_bytes, activations_bytes, logits_bytes, backward_peak_bytes,
+  // communication_bytes, then either allocator_bytes and cuda_context_bytes (the allocator
+  // model) or overhead_bytes (a flat overhead given by the user).
   Breakdown<ByteCount> rows;
-  ByteCount total_bytes = 0;
-  std::string stage;  // "all" (p = 1), "first" or "last": the most loaded stage
+  ByteCount total_bytes     = 0;  // = device_bytes
+  ByteCount allocated_bytes = 0;
+  ByteCount reserved_bytes  = 0;
+  ByteCount device_bytes    = 0;
+  ByteCount overhead_bytes  = 0;  // device - allocated (context + fragmentation, or flat)
+  std::string stage;              // "all" (p = 1), "first" or "last": the most loaded stage
   ByteCount first_stage_bytes = 0;
   ByteCount last_stage_bytes  = 0;
   ByteCount host_bytes        = 0;  // offloaded master weights and optimizer states
@@ -116,11 +161,43 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
 // Computes the activations with activation_memory(m, activation_input(in)).
 TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in);
 
+// The memory of one pipeline stage holding `layers` layers from `first_layer` (for planners
+// that balance layers over stages). Throws InputError when the range is outside the model.
+StageMemory stage_memory(const ModelSpec& m, const TrainInput& in, const ActivationReport& act,
+                         std::int64_t first_layer, std::int64_t layers, bool first, bool last);
+
+// Memory as an affine function of the micro-batch b: device bytes = fixed + per_sequence * b,
+// from the memory at b = 1 and b = 2 (exact for every row linear in b; the allocator's
+// largest-block term makes it an approximation within one block).
+struct AffineMemory {
+  ByteCount fixed_bytes        = 0;
+  ByteCount per_sequence_bytes = 0;
+};
+AffineMemory train_memory_affine(const ModelSpec& m, const TrainInput& in);
+
+// Largest micro-batch in [1, 2^20] whose memory fits in_gpu_memory x (1 - headroom), 0 if none.
+std::int64_t largest_micro_batch(const ModelSpec& m, const TrainInput& in);
+
+// A change that makes a run fit, with its new total (device bytes on the most loaded GPU).
+struct FitSuggestion {
+  std::string change;  // e.g. "--recompute full" (CLI spelling is the front end's concern:
+                       // `option` and `value` carry the snake_case field and value)
+  std::string option;  // e.g. "recompute"
+  std::string value;   // e.g. "full"
+  std::vector<std::pair<std::string, std::string>> also;  // further options, e.g. {"zero", "3"}
+  ByteCount total_bytes = 0;
+  bool fits             = false;
+};
+// Single changes tried against the run, those that fit first (smallest total first), then the
+// best of those that do not. Empty when the run already fits or no GPU memory is given.
+std::vector<FitSuggestion> fit_suggestions(const ModelSpec& m, const TrainInput& in);
+
 // The seed documents' estimates for the same run, for comparison (all bytes):
 // seed 002: 2N weights + 2N gradients + 2·4N Adam states + 5·b·s·d·2·L activations;
 // seed 004 (Transformer Math 101): 2N + 2N + 12N + s·b·h·L·(34 + 5·a·s/h) (t = 1).
 struct SeedHeuristic {
-  std::string source;
+  std::string source;         // e.g. "seed 002 (alpha = 5 heuristic)" (JSON key `source`, kept)
+  std::string title;          // the document's title, e.g. "Transformer Math 101 (EleutherAI)"
   Breakdown<ByteCount> rows;  // weights, gradients, optimizer, activations
   ByteCount total_bytes = 0;
 };

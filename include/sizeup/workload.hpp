@@ -16,7 +16,8 @@ struct Workload {
 
 // Training recipes (Micikevicius et al. 2018, "Mixed Precision Training"; Rajbhandari et al.
 // 2020, ZeRO, Sec. 3.1 for the 2 + 2 + 12 bytes of mixed-precision Adam).
-enum class Precision { fp32, bf16, fp16, mixed_bf16, mixed_fp16, fp8 };
+// tf32: fp32 weights, gradients and states; matmuls on tensor cores at the TF32 peak.
+enum class Precision { fp32, bf16, fp16, mixed_bf16, mixed_fp16, fp8, tf32 };
 
 struct PrecisionRecipe {
   int weight_bytes;           // working copy used in forward/backward, e.g. 2 (bf16)

@@ -30,16 +30,6 @@ bool model_given(const Options& o) {
   return false;
 }
 
-// The largest micro-batch of `base` that fits, by binary search on the full memory model.
-std::int64_t largest_micro_batch(const ModelSpec& m, const TrainInput& base) {
-  return largest_fitting(1 << 20, [&](std::int64_t b) {
-    TrainInput t            = base;
-    t.workload.micro_batch  = b;
-    t.workload.global_batch = 0;
-    return train_memory(m, t, activation_memory(m, activation_input(t))).fits;
-  });
-}
-
 Report fit_report(const Options& o) {
   const GpuSpec gpu = resolve_gpu(o, "h100-sxm");
   if (gpu.memory_bytes == 0)
@@ -93,13 +83,20 @@ Report fit_report(const Options& o) {
     m = resolve_model(o);
     // The model's layout with the given options; the sharding is the fit's (ZeRO 3 default).
     Options t = o;
+    // Fine-tuning with adapters runs on one replica: its default is no sharding.
+    const auto ft = text_option(o, "finetune");
+    if (ft && (*ft == "lora" || *ft == "qlora") && !has_option(o, "zero") && !has_option(o, "fsdp"))
+      in.zero = 0;
     if (!has_option(t, "zero") && !has_option(t, "fsdp")) t["zero"] = in.zero;
     tin = train_input(t, *m, gpu, notes);
     if (!flag_option(o, "no_activations")) {
       const auto r = train_memory(*m, *tin, activation_memory(*m, activation_input(*tin)));
+      // The per-GPU bytes that do not scale with the parameter count: activations, logits and
+      // loss, the backward peak, buffers, and what the allocator and CUDA context add.
       for (const char* k :
-           {"activations_bytes", "logits_bytes", "communication_bytes", "overhead_bytes"})
+           {"activations_bytes", "logits_bytes", "backward_peak_bytes", "communication_bytes"})
         reserved += r.rows.find(k)->value;
+      reserved += r.overhead_bytes;
       notes.push_back(
           fmt::format("max_params reserves the activations, logits, buffers and overhead of {} at "
                       "micro-batch {} x {} tokens ({} bytes per GPU)",
@@ -122,8 +119,34 @@ Report fit_report(const Options& o) {
                                   in.infer ? "mode infer counts weights only"
                                            : "they shape a MODEL's activations; give a MODEL"));
   }
-  in.reserved_bytes   = reserved;
-  const FitReport r   = fit_params(in);
+  in.reserved_bytes = reserved;
+  FitReport r       = fit_params(in);
+  if (m && tin && tin->finetune.mode != Finetune::full) {
+    // Fine-tuning: the closed-form recipe does not apply (frozen or NF4 base, adapters); the
+    // bytes per parameter are the run's own, from its memory rows over the model's parameters.
+    const auto tr  = train_memory(*m, *tin);
+    const double N = static_cast<double>(tr.params_total);
+    auto per       = [&](const char* key) {
+      const auto* x = tr.rows.find(key);
+      return x ? static_cast<double>(x->value) / N : 0.0;
+    };
+    const std::string src  = "train_memory rows of this run / total parameters";
+    r.bytes_per_param.rows = {
+        {"weights", "weights (base and adapters)", per("weights_bytes"), {"", "", src}},
+        {"gradients", "gradients (trainable only)", per("gradients_bytes"), {"", "", src}},
+        {"master", "fp32 master weights", per("master_bytes"), {"", "", src}},
+        {"optimizer", "optimizer states", per("optimizer_bytes"), {"", "", src}}};
+    r.per_param_total = 0;
+    for (const auto& x : r.bytes_per_param.rows) r.per_param_total += x.value;
+    r.bytes_per_param.rows.push_back({"total", "total", r.per_param_total, {"", "", src}});
+    notes.push_back(
+        fmt::format("finetune {}: bytes per parameter are this run's (ZeRO {}), "
+                    "not the full-training recipe",
+                    tin->finetune.mode == Finetune::lora    ? "lora"
+                    : tin->finetune.mode == Finetune::qlora ? "qlora"
+                                                            : "freeze",
+                    tin->plan.zero));
+  }
   FitInput bare       = in;
   bare.reserved_bytes = 0;
   const FitReport r0  = fit_params(bare);

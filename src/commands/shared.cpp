@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "sizeup/error.hpp"
+#include "sizeup/framework.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/quantity.hpp"
 #include "sizeup/towers.hpp"
@@ -36,7 +37,11 @@ std::vector<OptionSpec> train_options() {
   const char* f = "Fine-tuning";
   const char* x = "Assumptions";
   return {
-      opt("precision", K::text, "fp32, bf16, fp16, mixed-bf16 (default), mixed-fp16, fp8", w),
+      opt("precision", K::text, "fp32, tf32, bf16, fp16, mixed-bf16 (default), mixed-fp16, fp8", w),
+      opt("framework", K::text,
+          "hf, torchtune, megatron, deepspeed, fsdp, qlora-paper: that framework's defaults "
+          "(each printed, each overridable)",
+          w, {"hf", "torchtune", "megatron", "deepspeed", "fsdp", "qlora-paper"}),
       opt("grad_dtype", K::text, "gradient storage: fp32 (default with mixed precision) or bf16",
           w),
       opt("optimizer", K::text, "adamw (default), adam8bit, sgd, sgd-momentum, adafactor, lion", w),
@@ -57,6 +62,11 @@ std::vector<OptionSpec> train_options() {
       opt("offload", K::text, "none or optimizer (states and master to host)", p),
       opt("recompute", K::text, "none (default), selective, full", a),
       opt("attention", K::text, "flash (default) or eager", a),
+      opt("loss", K::text, "standard (default), chunked, fused", a,
+          {"standard", "chunked", "fused"}),
+      opt("head", K::text,
+          "lm (default: vocabulary logits and loss) or classifier (sequence classification)", a,
+          {"lm", "classifier"}),
       opt("dropout", K::number, "dropout probability (default 0)", a),
       opt("moe_capacity_factor", K::number,
           "MoE expert capacity factor, e.g. 1.25 (default 0: dropless top-k)", a),
@@ -71,7 +81,13 @@ std::vector<OptionSpec> train_options() {
           "Multimodal"),
       opt("freeze_towers", K::flag, "vision tower and projector frozen (language model trains)",
           "Multimodal"),
-      opt("overhead", K::bytes, "runtime overhead per GPU in bytes, e.g. 1GiB (default 1 GiB)", x),
+      opt("overhead", K::bytes,
+          "flat runtime overhead per GPU in bytes, e.g. 1GiB, instead of the allocator and CUDA "
+          "context model",
+          x),
+      opt("cuda_loading", K::text,
+          "CUDA module loading: lazy (default, CUDA >= 11.7) or eager (older CUDA)", x,
+          {"lazy", "eager"}),
       opt("headroom", K::number, "fraction of GPU memory kept free (default 0)", x),
   };
 }
@@ -171,11 +187,6 @@ TrainInput train_input(const Options& o, const ModelSpec& m, const GpuSpec& gpu,
       throw InputError("no LoRA targets", "lora_targets",
                        "give module names such as q_proj,v_proj, or all-linear");
   }
-  const bool lora = in.finetune.mode == Finetune::lora || in.finetune.mode == Finetune::qlora;
-  if ((has_option(o, "lora_rank") || has_option(o, "lora_targets")) && !lora)
-    throw InputError("LoRA option without LoRA",
-                     has_option(o, "lora_rank") ? "lora_rank" : "lora_targets",
-                     "needs finetune lora or qlora");
   if (has_option(o, "frozen_layers") && in.finetune.mode != Finetune::freeze)
     throw InputError("frozen layers without freeze", "frozen_layers", "needs finetune freeze");
   in.gpus_per_node    = gpu.gpus_per_node;  // resolve_gpu applied gpus_per_node
@@ -184,11 +195,33 @@ TrainInput train_input(const Options& o, const ModelSpec& m, const GpuSpec& gpu,
     if (!(*v >= 0 && *v <= 1e15))
       throw InputError("invalid overhead", "overhead", "must be between 0 and 1e15 bytes");
     in.overhead_bytes = static_cast<ByteCount>(*v);
-  } else {
-    notes.push_back(
-        "runtime overhead 1 GiB per GPU assumed (CUDA context, cuBLAS/NCCL workspaces, "
-        "allocator slack); set overhead to change");
   }
+  if (const auto v = text_option(o, "cuda_loading"))
+    in.context_loading = parse_context_loading(*v, "cuda_loading");
+  if (const auto v = text_option(o, "loss")) in.loss = parse_loss(*v, "loss");
+  if (const auto v = text_option(o, "head")) in.head = parse_head(*v, "head");
+  if (const auto v = text_option(o, "framework")) {
+    ExplicitOptions given;
+    given.precision    = has_option(o, "precision");
+    given.grad_dtype   = has_option(o, "grad_dtype");
+    given.optimizer    = has_option(o, "optimizer");
+    given.recompute    = has_option(o, "recompute");
+    given.attention    = has_option(o, "attention");
+    given.loss         = has_option(o, "loss");
+    given.zero         = has_option(o, "zero");
+    given.fsdp         = has_option(o, "fsdp");
+    given.finetune     = has_option(o, "finetune");
+    given.lora_rank    = has_option(o, "lora_rank");
+    given.lora_targets = has_option(o, "lora_targets");
+    given.offload      = has_option(o, "offload");
+    for (const auto& d : apply_framework(parse_framework(*v, "framework"), given, in))
+      notes.push_back(fmt::format("{} default: {} = {} ({})", *v, d.option, d.value, d.source));
+  }
+  const bool lora = in.finetune.mode == Finetune::lora || in.finetune.mode == Finetune::qlora;
+  if ((has_option(o, "lora_rank") || has_option(o, "lora_targets")) && !lora)
+    throw InputError("LoRA option without LoRA",
+                     has_option(o, "lora_rank") ? "lora_rank" : "lora_targets",
+                     "needs finetune lora or qlora");
   if (const auto v = number_option(o, "headroom")) in.headroom = *v;
   validate_plan(m, in);
   return in;

@@ -28,24 +28,27 @@ std::vector<std::string> heuristic_differences(const TrainMemoryReport& r, const
   const auto& R = r.recipe;
   if (R.master_bytes > 0)
     d.push_back(
-        "seed 002 has no fp32 master copy (4 bytes/param); sizeup counts it, as seed "
-        "004 does inside its 12 bytes/param of optimizer memory");
+        "the 354M worked example has no fp32 master copy (4 bytes/param); sizeup counts it, as "
+        "Transformer Math 101 does inside its 12 bytes/param of optimizer memory");
   if (R.gradient_bytes != 2)
     d.push_back(
-        fmt::format("both seeds store 2-byte gradients; this run stores {}-byte gradients "
+        fmt::format("both documents store 2-byte gradients; this run stores {}-byte gradients "
                     "(grad-dtype bf16 for 2)",
                     R.gradient_bytes));
   d.push_back(
-      "seed 002's activations are alpha·B·L·d·2 per layer with alpha = 5 guessed; sizeup "
+      "the 354M worked example's activations are alpha·B·L·d·2 per layer with alpha = 5 guessed; "
+      "sizeup "
       "lists every saved tensor (attention, MLP, norms, dropout masks, logits, loss)");
   if (in.activation.attention == AttentionImpl::flash)
     d.push_back(
-        "seed 004's 5·a·s/h term is the eager attention score/softmax/dropout storage; "
+        "Transformer Math 101's 5·a·s/h term is the eager attention score/softmax/dropout storage; "
         "flash attention keeps none of it (attention eager to include it)");
   d.push_back(
-      "the seeds count no logits/loss buffers, communication buffers or runtime overhead "
-      "(seed 002 adds a guessed 1-2 GB 'overhead')");
-  d.push_back("seed 002 prints GiB values labelled GB (1,417,347,072 bytes = 1.32 GiB = 1.42 GB)");
+      "the documents count no logits/loss buffers, communication buffers or runtime overhead "
+      "(the 354M worked example adds a guessed 1-2 GB 'overhead')");
+  d.push_back(
+      "the 354M worked example prints GiB values labelled GB (1,417,347,072 bytes = 1.32 GiB = "
+      "1.42 GB)");
   return d;
 }
 
@@ -239,6 +242,55 @@ Report train_report(const Options& o) {
                                   in.headroom, r.fits ? "yes" : "NO"));
   if (r.host_bytes) mem.notes.push_back("host (offloaded): " + gib(r.host_bytes));
   mem.rows.push_back({"fits", "fits", r.fits, Unit::none, {}, {}, "", false});
+  // Allocated / reserved / device (allocator.hpp), the affine form, the largest micro-batch and
+  // the changes that make the run fit (memory_train.hpp).
+  if (!r.rows.find("overhead_bytes"))
+    mem.rows.push_back(byte_row("memory.overhead_bytes", "overhead (device - allocated)",
+                                r.overhead_bytes, {"device - allocated", "", "allocator.hpp"}));
+  mem.rows.back().in_text = false;
+  for (const auto& [key, label, v] :
+       {std::tuple{"memory.allocated_bytes", "allocated (tensors at the peak)", r.allocated_bytes},
+        std::tuple{"memory.reserved_bytes", "reserved (caching allocator)", r.reserved_bytes},
+        std::tuple{"memory.device_bytes", "device (what nvidia-smi shows)", r.device_bytes}}) {
+    auto row    = byte_row(key, label, v);
+    row.in_text = false;
+    mem.rows.push_back(row);
+  }
+  mem.notes.push_back(fmt::format("allocated {}, reserved {}, device {} (what nvidia-smi shows)",
+                                  gib(r.allocated_bytes), gib(r.reserved_bytes),
+                                  gib(r.device_bytes)));
+  const AffineMemory aff    = train_memory_affine(m, in);
+  j["memory"]["affine"]     = {{"fixed_bytes", aff.fixed_bytes},
+                               {"per_sequence_bytes", aff.per_sequence_bytes}};
+  const std::int64_t max_mb = largest_micro_batch(m, in);
+  j["max_micro_batch"]      = max_mb;
+  mem.notes.push_back(fmt::format(
+      "memory = {:.2f} GB + {:.2f} GB per sequence of {} tokens; largest micro-batch that fits: {}",
+      to_gb(aff.fixed_bytes), to_gb(aff.per_sequence_bytes), in.workload.seq_len, max_mb));
+  const auto suggestions = fit_suggestions(m, in);
+  j["suggestions"]       = nlohmann::json::array();
+  auto spelled           = [](const FitSuggestion& sg) {
+    auto flag = [](std::string opt, const std::string& value) {
+      for (auto& ch : opt)
+        if (ch == '_') ch = '-';
+      return "--" + opt + " " + value;
+    };
+    std::string text = flag(sg.option, sg.value);
+    for (const auto& [opt, value] : sg.also) text += " " + flag(opt, value);
+    return text;
+  };
+  for (const auto& sg : suggestions) {
+    j["suggestions"].push_back({{"change", spelled(sg)},
+                                {"option", sg.option},
+                                {"value", sg.value},
+                                {"description", sg.change},
+                                {"total_bytes", sg.total_bytes},
+                                {"fits", sg.fits}});
+    mem.notes.push_back(fmt::format("to fit: {} ({}) -> {}{}", spelled(sg), sg.change,
+                                    gib(sg.total_bytes), sg.fits ? "" : " (still too large)"));
+  }
+  j["loss"]      = to_string(in.loss);
+  j["framework"] = text_option(o, "framework").value_or("none");
 
   auto& opt = rep.section("Optimizer state (before sharding)");
   for (const auto& row : r.optimizer.rows.rows)
@@ -378,19 +430,22 @@ Report train_report(const Options& o) {
   // The seed documents' heuristics for the same run, and where they differ.
   const auto seeds = seed_heuristics(m, pr.total, in.workload.micro_batch, in.workload.seq_len);
   auto& heur       = rep.section(
-            "", {"seed heuristic", "weights", "gradients", "optimizer", "activations", "total"});
-  j["heuristics"] = nlohmann::json::array();
+            "Heuristics of the documents",
+            {"document heuristic", "weights", "gradients", "optimizer", "activations", "total"});
+  std::string compact = "document heuristics (totals):";
+  j["heuristics"]     = nlohmann::json::array();
   for (const auto& h : seeds) {
     auto rows           = rows_json(h.rows);
     rows["total_bytes"] = h.total_bytes;
-    j["heuristics"].push_back({{"source", h.source}, {"memory", rows}});
+    j["heuristics"].push_back({{"source", h.source}, {"title", h.title}, {"memory", rows}});
+    compact += fmt::format(" {} {};", h.title, gib(h.total_bytes));
     std::vector<std::string> cells;
     for (const auto& x : h.rows.rows) cells.push_back(gib(x.value));
     cells.push_back(gib(h.total_bytes));
     const std::string first = cells.front();
     cells.erase(cells.begin());
-    heur.rows.push_back({"", h.source, nlohmann::json(), Unit::none, {}, cells, first, true});
-    auto& hs = rep.section("Seed heuristic: " + h.source);
+    heur.rows.push_back({"", h.title, nlohmann::json(), Unit::none, {}, cells, first, false});
+    auto& hs = rep.section("Heuristic of " + h.title);
     for (const auto& x : h.rows.rows)
       hs.rows.push_back(
           {"", x.label, x.value, Unit::count, x.derivation, {}, with_commas(x.value), false});
@@ -398,15 +453,17 @@ Report train_report(const Options& o) {
                        "total",
                        h.total_bytes,
                        Unit::count,
-                       {"sum of the rows", "", h.source},
+                       {"sum of the rows", "", h.title},
                        {},
                        with_commas(h.total_bytes),
                        false});
   }
   const auto diffs = heuristic_differences(r, in);
   j["differences"] = diffs;
-  for (const auto& d : diffs) rep.notes.push_back("differs: " + d);
-  rep.explain_intro = "Differences from the seed heuristics:\n\n";
+  // One compact line by default; the table, rows and differences under explain.
+  rep.notes.push_back(compact.substr(0, compact.size() - 1) +
+                      " (explain for their rows and differences)");
+  rep.explain_intro = "Differences from the documents' heuristics:\n\n";
   for (const auto& d : diffs) rep.explain_intro += "- " + d + "\n";
   add_notes(rep, notes);
   return rep;

@@ -64,7 +64,8 @@ NEEDS_PEAK = {"--gpu": "custom"}
 # Memory totals that must equal the sum of their rows (docs/cli-contract.md).
 TRAIN_ROWS = ["weights_bytes", "fp8_weight_cache_bytes", "gradients_bytes", "master_bytes",
               "optimizer_bytes", "activations_bytes", "logits_bytes", "communication_bytes",
-              "overhead_bytes"]
+              "overhead_bytes", "backward_peak_bytes", "autocast_weight_cache_bytes",
+              "tower_activations_bytes"]
 NAN_TEXT = re.compile(r"(?<![A-Za-z])(nan|inf|infinity)(?![A-Za-z])", re.IGNORECASE)
 
 

@@ -16,7 +16,7 @@ from sizeup_cli import BIN
 # first/last_stage_bytes/limit_bytes are totals or limits, not parts).
 TRAIN_PARTS = ("weights_bytes", "gradients_bytes", "master_bytes", "optimizer_bytes",
                "activations_bytes", "logits_bytes", "communication_bytes", "overhead_bytes",
-               "fp8_weight_cache_bytes")
+               "fp8_weight_cache_bytes", "backward_peak_bytes", "autocast_weight_cache_bytes")
 INFER_PARTS = ("weights_bytes", "kv_cache_bytes", "workspace_bytes", "overhead_bytes")
 
 
@@ -124,7 +124,7 @@ class Sweep(unittest.TestCase):
     def train_check(self, args):
         d = self.doc("train", *args)
         mem = d["memory"]
-        self.assertEqual(sum(mem[k] for k in TRAIN_PARTS), mem["total_bytes"], (args, mem))
+        self.assertEqual(sum(mem.get(k, 0) for k in TRAIN_PARTS), mem["total_bytes"], (args, mem))
         self.assertEqual(mem["total_bytes"], max(mem["first_stage_bytes"],
                                                  mem["last_stage_bytes"]), args)
         lay = d["layout"]

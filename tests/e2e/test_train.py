@@ -44,9 +44,13 @@ class TrainTest(unittest.TestCase):
         self.assertEqual(run_json("train", "llama-2-7b", "--seq", "1024", "--mfu", "0.4")["mfu"],
                          0.4)
         rows = ["weights_bytes", "fp8_weight_cache_bytes", "gradients_bytes", "master_bytes",
-                "optimizer_bytes", "activations_bytes", "logits_bytes", "communication_bytes",
-                "overhead_bytes"]
+                "optimizer_bytes", "activations_bytes", "logits_bytes", "backward_peak_bytes",
+                "communication_bytes", "overhead_bytes"]
         self.assertEqual(sum(j["memory"][k] for k in rows), j["memory"]["total_bytes"])
+        m = j["memory"]
+        self.assertEqual(m["device_bytes"], m["total_bytes"])
+        self.assertEqual(m["device_bytes"], m["reserved_bytes"] + m["cuda_context_bytes"])
+        self.assertEqual(m["reserved_bytes"], m["allocated_bytes"] + m["allocator_bytes"])
 
     def test_seed_354m_batch_8_and_32(self):
         # 242 tensors: embed, positions + 24 x (q, k, v, o, up, down, 2 x LayerNorm weight+bias).
@@ -136,10 +140,13 @@ class TrainTest(unittest.TestCase):
     def test_explain_and_text(self):
         code, out, _ = run("train", *SEED, "--micro-batch", 8, "--seq", 1024, "--explain")
         self.assertEqual(code, 0)
-        self.assertIn("Seed heuristic", out)
+        self.assertIn("Heuristic of", out)
         self.assertIn("master", out)
         code, out, _ = run("train", *SEED, "--micro-batch", 8, "--seq", 1024)
-        self.assertIn("seed 002", out)
+        # Issue 13: the documents by their titles, their heuristics in one compact line.
+        self.assertIn("Transformer Math 101", out)
+        self.assertNotIn("seed 002", out)
+        self.assertEqual(sum(1 for l in out.splitlines() if "heuristic" in l.lower()), 1)
 
     def test_errors_name_the_option(self):
         assert_input_error(self, ["train", "llama-2-7b", "--tp", "3"], "--tp")
@@ -156,6 +163,115 @@ class TrainTest(unittest.TestCase):
         assert_input_error(self, ["train", "llama-2-7b", "--micro-batch", "0"], "--micro-batch")
         assert_input_error(self, ["train", "gpt2", "--seq", "4096"], "--seq")
         assert_input_error(self, ["train", "llama-2-7b", "--lora-rank", "8"], "--lora-rank")
+
+
+class FidelityTest(unittest.TestCase):
+    """Issue 13: frameworks, loss path, allocator split, answers a user can act on."""
+
+    def test_qlora_on_a_4090_lists_recompute_full_as_a_fix(self):
+        args = ["train", "llama-3-8b", "--finetune", "qlora", "--gpu", "rtx-4090", "--seq", "4096"]
+        j = run_json(*args)
+        self.assertFalse(j["fits"])
+        fixes = {s["change"]: s for s in j["suggestions"]}
+        self.assertIn("--recompute full", fixes)
+        self.assertTrue(fixes["--recompute full"]["fits"])
+        # The suggested total is what the changed run reports.
+        k = run_json(*args, "--recompute", "full")
+        self.assertEqual(fixes["--recompute full"]["total_bytes"], k["memory"]["total_bytes"])
+        self.assertTrue(k["fits"])
+        text = run(*args)[1]
+        self.assertIn("--recompute full", text)
+        self.assertIn("per sequence", text)
+
+    def test_largest_micro_batch_fits_and_the_next_does_not(self):
+        args = ["train", "llama-3.2-1b", "--gpu", "a100-80gb", "--seq", "2048"]
+        b = run_json(*args)["max_micro_batch"]
+        self.assertGreater(b, 0)
+        self.assertTrue(run_json(*args, "--micro-batch", b)["fits"])
+        self.assertFalse(run_json(*args, "--micro-batch", b + 1)["fits"])
+
+    def test_affine_form_predicts_another_micro_batch(self):
+        j = run_json("train", "llama-3.2-1b", "--seq", "1024", "--recompute", "full")
+        a = j["memory"]["affine"]
+        k = run_json("train", "llama-3.2-1b", "--seq", "1024", "--recompute", "full",
+                     "--micro-batch", "3")
+        # Exact for the rows; the allocator's share is rounded, within one 2 MiB block.
+        self.assertAlmostEqual(a["fixed_bytes"] + 3 * a["per_sequence_bytes"],
+                               k["memory"]["total_bytes"], delta=2 * 1048576)
+
+    def test_loss_implementations_order(self):
+        # Llama 3 8B at 8k tokens: vocabulary 128,256 makes the loss dominate the head side.
+        base = ["train", "llama-3-8b", "--seq", "8192", "--recompute", "full"]
+        peak = {l: run_json(*base, "--loss", l)["memory"]
+                for l in ["standard", "chunked", "fused"]}
+        tv = 8192 * 128256
+        # standard: bf16 logits + fp32 log-probs saved, two fp32 gradients at the peak.
+        self.assertEqual(peak["standard"]["backward_peak_bytes"], 2 * tv * 4)
+        self.assertGreater(peak["standard"]["total_bytes"], peak["chunked"]["total_bytes"])
+        self.assertGreater(peak["chunked"]["total_bytes"], peak["fused"]["total_bytes"])
+        assert_input_error(self, base + ["--loss", "sparse"], "--loss")
+
+    def test_framework_defaults_are_printed_and_overridable(self):
+        j = run_json("train", "llama-3-8b", "--framework", "torchtune")
+        self.assertEqual(j["loss"], "chunked")
+        self.assertTrue(any("torchtune default: recompute = full" in n for n in j["notes"]))
+        self.assertEqual(j["recipe"]["master_bytes"], 0)
+        k = run_json("train", "llama-3-8b", "--framework", "torchtune", "--recompute", "none")
+        self.assertFalse(any("default: recompute" in n for n in k["notes"]))
+        self.assertGreater(k["memory"]["activations_bytes"], j["memory"]["activations_bytes"])
+        hf = run_json("train", "llama-3.2-1b", "--framework", "hf")
+        # autocast: fp32 weights and gradients, a 16-bit cache of the matmul weights, no master.
+        n = hf["params"]["total"]
+        self.assertEqual(hf["memory"]["weights_bytes"], 4 * n)
+        self.assertEqual(hf["memory"]["master_bytes"], 0)
+        self.assertGreater(hf["memory"]["autocast_weight_cache_bytes"], 0)
+        assert_input_error(self, ["train", "llama-3-8b", "--framework", "keras"], "--framework")
+
+    def test_qlora_paper_fits_a_33b_model_in_24_gb(self):
+        # Dettmers et al. 2023: Guanaco 33B fine-tuned on one 24 GB GPU (QLoRA, paged AdamW,
+        # gradient checkpointing). LLaMA 33B's shape (60 layers, 6656 wide, 52 heads, MLP
+        # 17920, vocabulary 32000).
+        llama33 = ["--layers", "60", "--hidden", "6656", "--heads", "52", "--ffn", "17920",
+                   "--vocab", "32000", "--max-positions", "2048", "--positions", "rope", "--norm",
+                   "rmsnorm", "--mlp", "swiglu", "--no-bias", "--untied"]
+        j = run_json("train", *llama33, "--framework", "qlora-paper", "--gpu", "rtx-4090",
+                     "--seq", "512")
+        self.assertTrue(j["fits"], j["memory"])
+        # Without the recipe (fp32 master, 16-byte states resident, no recomputation) it does not.
+        k = run_json("train", *llama33, "--finetune", "qlora", "--gpu", "rtx-4090", "--seq", "512")
+        self.assertFalse(k["fits"])
+
+    def test_tf32_uses_fp32_storage_and_the_tf32_peak(self):
+        j = run_json("train", "llama-3.2-1b", "--precision", "tf32", "--gpu", "a100-80gb")
+        n = j["params"]["total"]
+        self.assertEqual(j["memory"]["weights_bytes"], 4 * n)
+        self.assertEqual(j["memory"]["master_bytes"], 0)
+        self.assertEqual(j["time"]["peak_flops_per_s"], 156e12)
+
+    def test_tokens_prints_total_time(self):
+        out = run("train", "llama-3.2-1b", "--tokens", "1B")[1]
+        self.assertIn("training time", out)
+        self.assertIn("optimizer steps", out)
+
+    def test_time_without_gpu_gives_flops(self):
+        j = run_json("time", "--params", "7B", "--tokens", "1T")
+        self.assertEqual(j["total_flops"], 6 * 7e9 * 1e12)
+        self.assertAlmostEqual(j["pflop_days"], 6 * 7e9 * 1e12 / 8.64e19)
+        self.assertIsNone(j["seconds"])
+
+    def test_fit_model_honours_finetune(self):
+        j = run_json("fit", "llama-3-8b", "--finetune", "qlora", "--gpu", "rtx-4090", "--seq",
+                     "1024")
+        self.assertEqual(j["zero"], 0)
+        # NF4 base (~0.5 byte/param plus bf16 embeddings), adapters' states negligible: far
+        # from the 18 bytes of full mixed-precision training.
+        self.assertLess(j["bytes_per_param"]["total"], 2.0)
+
+    def test_derivations_name_no_factor_that_is_not_used(self):
+        # Issue 8: `--precision bf16 --explain` printed `trainable · 4` = `8030261248 · 0`.
+        out = run("train", "llama-3-8b", "--precision", "bf16", "--explain")[1]
+        self.assertNotIn("8030261248 · 0", out)
+        self.assertNotIn("trainable · 4", out)
 
 
 if __name__ == "__main__":

@@ -175,9 +175,11 @@ TEST(activations_test, pytorch_llama_eager_hand_derived) {
   const auto r = activation_memory(llama(), torch_in(AttentionImpl::eager, 2));
   EXPECT_EQ(r.layer_bytes, norms + attn + mlp);
   EXPECT_EQ(r.total_bytes, 3 * (norms + attn + mlp) + r.outside_bytes);
-  // Outside: token ids, final RMSNorm, head input, bf16 logits, fp32 log-probs, labels, 4.
+  // Outside: token ids, final RMSNorm, head input, bf16 logits, fp32 log-probs, labels, 4,
+  // and at the start of backward the fp32 gradients of the log-probs and of the upcast logits.
   EXPECT_EQ(r.outside_bytes, T * 8 + (T * h * 8 + T * 4 + T * h * p) + T * h * p + T * 1000 * p +
-                                 T * 1000 * 4 + T * 8 + 4);
+                                 T * 1000 * 4 + T * 8 + 4 + 2 * T * 1000 * 4);
+  EXPECT_EQ(r.loss_peak_bytes, 2 * T * 1000 * 4);
 }
 
 TEST(activations_test, flash_keeps_kv_width_and_logsumexp_instead_of_scores) {
@@ -272,7 +274,8 @@ TEST(activations_test, full_recompute_reports_the_recompute_peak) {
   EXPECT_EQ(r.recompute_peak_bytes, none);
   // Pipeline split of the outside rows: ids on the first stage, norm/head/loss on the last.
   EXPECT_EQ(r.embedding_bytes, 128u * 8);
-  EXPECT_EQ(r.head_bytes, r.outside_bytes - r.embedding_bytes - none);
+  EXPECT_EQ(r.loss_peak_bytes, 2u * 128 * 1000 * 4);  // fp32 grads of log-probs and logits
+  EXPECT_EQ(r.head_bytes, r.outside_bytes - r.embedding_bytes - none - r.loss_peak_bytes);
   EXPECT_EQ(r.head_bytes, (128u * 128 * 8 + 128 * 4 + 128 * 128 * 2) + 128 * 128 * 2 +
                               128 * 1000 * 2 + 128 * 1000 * 4 + 128 * 8 + 4);
 }
