@@ -62,15 +62,19 @@ CudaContext cuda_context(ContextLoading loading) {
 // three fp32 BERT-large runs without recomputation in the Hugging Face docs (perf_train_gpu_one,
 // V100) exceed their allocated peak plus context by 0.23-0.28 of their transient bytes; the
 // other published runs of docs/validation.md check it.
+ByteCount fragmentation_bytes(ByteCount transient_bytes, ByteCount largest_transient_bytes) {
+  const ByteCount block =
+      transient_bytes == 0 ? 0 : round_up(largest_transient_bytes, kAllocatorRoundLarge);
+  const ByteCount share =
+      static_cast<ByteCount>(std::ceil(kFragmentationShare * static_cast<double>(transient_bytes)));
+  return std::max(block, share);
+}
+
 DeviceMemoryReport device_memory(const DeviceMemoryInput& in) {
   DeviceMemoryReport r;
-  const char* f     = "reserved";
-  r.allocated_bytes = checked_add(in.persistent_bytes, in.transient_bytes, f);
-  const ByteCount block =
-      in.transient_bytes == 0 ? 0 : round_up(in.largest_transient_bytes, kAllocatorRoundLarge);
-  const ByteCount share = static_cast<ByteCount>(
-      std::ceil(kFragmentationShare * static_cast<double>(in.transient_bytes)));
-  const ByteCount frag = std::max(block, share);
+  const char* f        = "reserved";
+  r.allocated_bytes    = checked_add(in.persistent_bytes, in.transient_bytes, f);
+  const ByteCount frag = fragmentation_bytes(in.transient_bytes, in.largest_transient_bytes);
   r.reserved_bytes     = checked_add(r.allocated_bytes, frag, f);
   r.device_bytes       = checked_add(r.reserved_bytes, in.context_bytes, f);
   r.fragmentation      = {"allocator_bytes",

@@ -582,6 +582,7 @@ StageMemory build_stage(const ModelSpec& m, const TrainInput& in, const RunCtx& 
     (i < n_persistent ? persistent : transient) =
         add(i < n_persistent ? persistent : transient, rows[i].value);
   st.allocated_bytes = add(persistent, transient);
+  st.transient_bytes = transient;
   if (in.overhead_bytes) {
     rows.push_back(row("overhead_bytes", "runtime overhead (given)", *in.overhead_bytes,
                        "flat overhead given by the user", std::to_string(*in.overhead_bytes),
@@ -800,12 +801,18 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
   if (p.pp == 1) {
     chosen              = build_stage(m, in, c, act, "all", {0, L}, true, true);
     r.first_stage_bytes = r.last_stage_bytes = chosen.total_bytes;
+    r.first_stage_allocated_bytes = r.last_stage_allocated_bytes = chosen.allocated_bytes;
+    r.first_stage_transient_bytes = r.last_stage_transient_bytes = chosen.transient_bytes;
   } else {
     StageMemory a       = build_stage(m, in, c, act, "first", {0, per_stage}, true, false);
     StageMemory b       = build_stage(m, in, c, act, "last", {L - per_stage, L}, false, true);
     r.first_stage_bytes = a.total_bytes;
     r.last_stage_bytes  = b.total_bytes;
-    chosen              = a.total_bytes >= b.total_bytes ? std::move(a) : std::move(b);
+    r.first_stage_allocated_bytes = a.allocated_bytes;
+    r.first_stage_transient_bytes = a.transient_bytes;
+    r.last_stage_allocated_bytes  = b.allocated_bytes;
+    r.last_stage_transient_bytes  = b.transient_bytes;
+    chosen                        = a.total_bytes >= b.total_bytes ? std::move(a) : std::move(b);
   }
   r.stage             = chosen.name;
   r.rows              = chosen.rows;

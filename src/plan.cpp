@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "sizeup/activations.hpp"
+#include "sizeup/allocator.hpp"
 #include "sizeup/error.hpp"
 
 namespace sizeup {
@@ -84,7 +85,8 @@ struct TopK {
 };
 
 struct Activations {  // activation_memory() of one (b, t, sp, c, recompute)
-  U layer = 0, moe_layer = 0, embedding = 0, head = 0, recompute_peak = 0;
+  U layer = 0, moe_layer = 0, embedding = 0, head = 0, recompute_peak = 0, loss_peak = 0,
+    largest = 0;
 };
 
 }  // namespace
@@ -127,7 +129,8 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
   check_sequence_length(m, T, "seq_len");
 
   // Layout-independent tables.
-  const StepContext ctx = step_context(m, in.base, device);
+  const StepContext ctx   = step_context(m, in.base, device);
+  const ByteCount context = cuda_context(in.base.context_loading).bytes;
   const ByteCount limit =
       in.base.gpu_memory_bytes > 0
           ? static_cast<ByteCount>(static_cast<double>(in.base.gpu_memory_bytes) *
@@ -231,9 +234,10 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
           // Static memory (weights, gradients, states, buffers) of each shard mode x offload,
           // first and last stage: train_memory() with no activations.
           struct Static {
-            bool ok         = false;
-            int reason      = -1;
-            ByteCount first = 0, last = 0;
+            bool ok    = false;
+            int reason = -1;
+            // allocated and transient bytes without activations, first and last stage
+            ByteCount first = 0, last = 0, first_transient = 0, last_transient = 0;
           };
           std::vector<Static> statics(static_cast<std::size_t>(n_shard * n_off));
           for (I si = 0; si < n_shard; ++si)
@@ -268,8 +272,10 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
               apply_shard(ti.plan, sm);
               const TrainMemoryReport r = train_memory(m, ti, ActivationReport{});
               st.ok                     = true;
-              st.first                  = r.first_stage_bytes;
-              st.last                   = r.last_stage_bytes;
+              st.first                  = r.first_stage_allocated_bytes;
+              st.last                   = r.last_stage_allocated_bytes;
+              st.first_transient        = r.first_stage_transient_bytes;
+              st.last_transient         = r.last_stage_transient_bytes;
             }
           for (I b : micros) {
             const I mb_count = B / (dp * b);
@@ -291,7 +297,8 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
                   it                        = act_cache
                            .emplace(ak,
                                     Activations{a.layer_bytes, a.moe_layer_bytes, a.embedding_bytes,
-                                                a.head_bytes, a.recompute_peak_bytes})
+                                                a.head_bytes, a.recompute_peak_bytes,
+                                                a.loss_peak_bytes, a.largest_tensor_bytes})
                            .first;
                 }
                 const Activations& A = it->second;
@@ -318,12 +325,22 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
                                  ? static_cast<double>(pp) * (1.0 + static_cast<double>(pp - 1) /
                                                                         static_cast<double>(pp * v))
                                  : static_cast<double>(std::min<I>(pp, mb_count));
+                  // The transient rows of memory_train.cpp's build_stage: activations of the
+                  // in-flight micro-batches, the head's tensors and the backward peak on the
+                  // last stage.
                   const U act_first =
-                      static_cast<U>(std::ceil(static_cast<double>(layer_first) * flight)) +
-                      static_cast<U>(std::ceil(static_cast<double>(A.embedding) * flight)) +
-                      A.recompute_peak + (pp == 1 ? A.head : 0);
-                  const U act_last = layer_last + A.recompute_peak + A.head;
-                  lay.v            = v;
+                      static_cast<U>(
+                          std::ceil(static_cast<double>(layer_first + A.embedding) * flight)) +
+                      (pp == 1 ? A.head + std::max(A.loss_peak, A.recompute_peak)
+                               : A.recompute_peak);
+                  const U act_last = layer_last + A.head + std::max(A.loss_peak, A.recompute_peak);
+                  // Device bytes of a stage: allocated + fragmentation + context (allocator.hpp),
+                  // or allocated + a flat overhead given by the user.
+                  auto device = [&](U allocated, U transient) {
+                    if (in.base.overhead_bytes) return allocated + *in.base.overhead_bytes;
+                    return allocated + fragmentation_bytes(transient, A.largest) + context;
+                  };
+                  lay.v = v;
                   for (I si = 0; si < n_shard; ++si)
                     for (I oi = 0; oi < n_off; ++oi) {
                       ++evaluated;
@@ -332,9 +349,12 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
                         ++rejected[st.reason];
                         continue;
                       }
-                      const U mem_first = st.first + act_first;
-                      const U mem_last  = pp > 1 ? st.last + act_last : mem_first;
-                      const U mem       = std::max(mem_first, mem_last);
+                      const U mem_first =
+                          device(st.first + act_first, st.first_transient + act_first);
+                      const U mem_last =
+                          pp > 1 ? device(st.last + act_last, st.last_transient + act_last)
+                                 : mem_first;
+                      const U mem = std::max(mem_first, mem_last);
                       if (mem > limit) {
                         ++rejected[kOom];
                         continue;

@@ -63,4 +63,8 @@ struct DeviceMemoryReport {
 
 DeviceMemoryReport device_memory(const DeviceMemoryInput& in);
 
+// reserved - allocated: max(round_up(x, 2 MiB), phi·T) (0 without transient bytes); the one
+// formula device_memory() and the planner's inner loop use.
+ByteCount fragmentation_bytes(ByteCount transient_bytes, ByteCount largest_transient_bytes);
+
 }  // namespace sizeup

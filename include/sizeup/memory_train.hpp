@@ -107,6 +107,7 @@ struct StageMemory {
   Breakdown<ByteCount> rows;      // keys as TrainMemoryReport::rows
   ByteCount total_bytes     = 0;  // sum of rows = device_bytes
   ByteCount allocated_bytes = 0;  // tensors at the peak
+  ByteCount transient_bytes = 0;  // of which freed within a step (activations, buffers)
   ByteCount reserved_bytes  = 0;  // + caching-allocator fragmentation
   ByteCount device_bytes    = 0;  // + CUDA context (what nvidia-smi shows)
   ByteCount host_bytes      = 0;
@@ -129,6 +130,10 @@ struct TrainMemoryReport {
   std::string stage;              // "all" (p = 1), "first" or "last": the most loaded stage
   ByteCount first_stage_bytes = 0;
   ByteCount last_stage_bytes  = 0;
+  // Allocated and transient bytes of the first and last stage (the same stage when p = 1),
+  // for planners that add activations to a static part.
+  ByteCount first_stage_allocated_bytes = 0, first_stage_transient_bytes = 0;
+  ByteCount last_stage_allocated_bytes = 0, last_stage_transient_bytes = 0;
   ByteCount host_bytes        = 0;  // offloaded master weights and optimizer states
   ParamCount params_total     = 0;  // whole model
   ParamCount trainable_params = 0;  // whole model (adapters for LoRA)
