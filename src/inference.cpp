@@ -51,25 +51,24 @@ bool quantizable(const Tensor& t, const InferenceInput& in) {
 }
 
 void check_input(const ModelSpec& m, const InferenceInput& in) {
-  if (in.batch < 1) throw InputError("invalid batch", "--batch", "must be at least 1");
-  if (in.context < 1) throw InputError("invalid context", "--context", "must be at least 1 token");
+  if (in.batch < 1) throw InputError("invalid batch", "batch", "must be at least 1");
+  if (in.context < 1) throw InputError("invalid context", "context", "must be at least 1 token");
   if (in.encoder_seq < 0)
-    throw InputError("invalid encoder length", "--encoder-seq", "must be at least 1 token");
-  if (in.tp < 1) throw InputError("invalid tensor parallelism", "--tp", "must be at least 1");
-  if (in.group_size < 1)
-    throw InputError("invalid group size", "--group-size", "must be at least 1");
+    throw InputError("invalid encoder length", "encoder_seq", "must be at least 1 token");
+  if (in.tp < 1) throw InputError("invalid tensor parallelism", "tp", "must be at least 1");
+  if (in.group_size < 1) throw InputError("invalid group size", "group_size", "must be at least 1");
   if (in.prefill_chunk < 1)
-    throw InputError("invalid prefill chunk", "--prefill-chunk", "must be at least 1 token");
+    throw InputError("invalid prefill chunk", "prefill_chunk", "must be at least 1 token");
   if (in.kv_bytes != 1 && in.kv_bytes != 2 && in.kv_bytes != 4)
-    throw InputError("invalid KV dtype", "--kv-dtype", "must be 1, 2 or 4 bytes per element");
+    throw InputError("invalid KV dtype", "kv_dtype", "must be 1, 2 or 4 bytes per element");
   if (m.n_head % in.tp != 0)
-    throw InputError("invalid tensor parallelism", "--tp",
+    throw InputError("invalid tensor parallelism", "tp",
                      fmt::format("{} ranks do not divide {} attention heads", in.tp, m.n_head));
   const I K = m.n_head_kv;
   if (m.attention == AttentionKind::standard) {
     if (K >= in.tp ? K % in.tp != 0 : in.tp % K != 0)
       throw InputError(
-          "invalid tensor parallelism", "--tp",
+          "invalid tensor parallelism", "tp",
           fmt::format("{} ranks and {} KV heads: one must divide the other", in.tp, K));
   }
 }
@@ -448,7 +447,7 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
        r.overhead_bytes,
        {"assumed", num(r.overhead_bytes) + " bytes",
         "assumption: CUDA context ~0.3-0.5 GiB + cuBLAS workspace + allocator slack; "
-        "override with --overhead"}},
+        "override with overhead"}},
       {"total_bytes",
        "total per GPU",
        r.total_bytes,
@@ -468,7 +467,7 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
                                  const InferenceDevice& dev) {
   InferenceFitReport f;
   if (!(dev.utilization > 0 && dev.utilization <= 1))
-    throw InputError("invalid utilization", "--gpu-utilization", "must be in (0, 1]");
+    throw InputError("invalid utilization", "gpu_utilization", "must be in (0, 1]");
   f.usable_bytes = std::floor(static_cast<double>(dev.memory_bytes) * dev.utilization);
   f.fits         = inference_memory(m, in).total_bytes <= f.usable_bytes;
 
@@ -504,7 +503,7 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
 Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
                             const InferenceDevice& dev) {
   if (!(dev.bandwidth_bytes_per_s > 0) || !(dev.peak_flops_per_s > 0))
-    throw InputError("incomplete accelerator", "--gpu",
+    throw InputError("incomplete accelerator", "gpu",
                      "the roofline needs memory bandwidth and peak FLOP/s");
   const InferenceReport mem = inference_memory(m, in);
   const WeightTally w       = tally_weights(m, in);

@@ -27,12 +27,12 @@ struct GpuSpec {
 
   // Dense peak for a dtype name ("bf16", "fp16", "fp8", "fp32", "tf32", ...); throws
   // InputError naming `field` when the device has no such peak.
-  FlopRate peak(const std::string& dtype, const std::string& field = "--gpu") const;
+  FlopRate peak(const std::string& dtype, const std::string& field = "gpu") const;
 };
 
 const std::vector<GpuSpec>& gpu_catalog();
 const GpuSpec* find_gpu(const std::string& name);  // case-insensitive
 // Like find_gpu, but throws InputError listing the catalog when absent.
-const GpuSpec& require_gpu(const std::string& name, const std::string& field = "--gpu");
+const GpuSpec& require_gpu(const std::string& name, const std::string& field = "gpu");
 
 }  // namespace sizeup

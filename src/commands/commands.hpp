@@ -13,5 +13,12 @@ CommandSpec dtypes_command();
 CommandSpec train_command();
 CommandSpec infer_command();
 CommandSpec fit_command();
+CommandSpec time_command();
+CommandSpec mfu_command();
+CommandSpec chinchilla_command();
+CommandSpec bench_command();
+CommandSpec flops_command();
+CommandSpec activations_command();
+CommandSpec report_command();
 
 }  // namespace sizeup::cmd

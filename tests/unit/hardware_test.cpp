@@ -79,7 +79,7 @@ TEST(hardware_test, lookup_is_case_insensitive_and_errors_name_the_option) {
     require_gpu("h900");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--gpu");
+    EXPECT_EQ(e.field(), "gpu");
     EXPECT_NE(e.reason().find("h100-sxm"), std::string::npos);  // lists the catalog
   }
   try {
