@@ -130,7 +130,7 @@ Report infer_report(const Options& o) {
   try {
     r = inference_memory(m, in);
   } catch (const InputError& e) {  // tp taken from gpus: name the option that was given
-    if (tp_given || (e.field() != "tp" && e.field() != "--tp")) throw;
+    if (tp_given || e.field() != "tp") throw;
     throw InputError(e.subject(), "gpus", e.reason() + " (tp defaults to gpus; give tp)");
   }
   notes.insert(notes.end(), r.notes.begin(), r.notes.end());
