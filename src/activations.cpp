@@ -20,6 +20,7 @@
 
 #include "sizeup/checked.hpp"
 #include "sizeup/error.hpp"
+#include "sizeup/layout.hpp"
 
 namespace sizeup {
 namespace {
@@ -355,12 +356,7 @@ static ActivationReport build_report(const ModelSpec& m, const ActivationInput& 
   // Megatron splits whole heads across ranks (Shoeybi et al. 2019, Sec. 3); a split of 12 heads
   // over 5 ranks has no layout, and its bytes would be fractions rounded per row. Fewer KV heads
   // than ranks are replicated, so then the KV heads must divide the ranks instead.
-  const std::int64_t K = m.n_head_kv;
-  if (m.n_head % in.tp != 0 || (K >= in.tp ? K % in.tp != 0 : in.tp % K != 0))
-    throw InputError("indivisible layout", "tp",
-                     fmt::format("tp {} must divide heads {}, and divide or be a multiple of kv "
-                                 "heads {}",
-                                 in.tp, m.n_head, K));
+  check_tensor_parallel(m, in.tp);
   Ctx c;
   c.conv   = in.convention;
   c.b      = static_cast<U>(in.micro_batch);

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "sizeup/error.hpp"
+#include "sizeup/layout.hpp"
 #include "sizeup/tensors.hpp"
 
 namespace sizeup {
@@ -61,21 +62,8 @@ void check_input(const ModelSpec& m, const InferenceInput& in) {
     throw InputError("invalid prefill chunk", "prefill_chunk", "must be at least 1 token");
   if (in.kv_bytes != 1 && in.kv_bytes != 2 && in.kv_bytes != 4)
     throw InputError("invalid KV dtype", "kv_dtype", "must be 1, 2 or 4 bytes per element");
-  if (m.n_head % in.tp != 0)
-    throw InputError("invalid tensor parallelism", "tp",
-                     fmt::format("{} ranks do not divide {} attention heads", in.tp, m.n_head));
-  const I K = m.n_head_kv;
-  if (m.attention == AttentionKind::standard) {
-    if (K >= in.tp ? K % in.tp != 0 : in.tp % K != 0)
-      throw InputError(
-          "invalid tensor parallelism", "tp",
-          fmt::format("{} ranks and {} KV heads: one must divide the other", in.tp, K));
-  }
+  check_tensor_parallel(m, in.tp);  // layout.hpp: KV heads split, or replicated when fewer
 }
-
-// KV heads held by one rank: K/t, or one replicated head when K < t (vLLM replicates KV
-// heads so that every rank has the heads its query heads read).
-I kv_heads_per_rank(const ModelSpec& m, I tp) { return m.n_head_kv >= tp ? m.n_head_kv / tp : 1; }
 
 struct WeightTally {
   double quantized      = 0;  // quantised matrices incl. scales and zeros, per GPU
@@ -83,8 +71,34 @@ struct WeightTally {
   double plain          = 0;  // 16-bit (or fp32) tensors, per GPU
   double routed         = 0;  // routed-expert bytes (part of the above), per GPU
   double embedding      = 0;  // token/position tables (read one row per token), per GPU
-  double total() const { return quantized + plain; }
+  double stored         = 0;  // weights kept in the checkpoint's quantised format, per GPU
+  double total() const { return quantized + plain + stored; }
 };
+
+// The serving format of the weights a checkpoint stores quantised (quantization_config):
+// engines such as vLLM load them as stored, whatever dtype the rest is served in.
+WeightFormat stored_format(const Quantization& q) {
+  switch (q.format) {
+    case StoredQuant::gptq:
+      return q.bits == 4 ? WeightFormat::gptq_int4 : WeightFormat::int8;
+    case StoredQuant::awq:
+      return q.bits == 4 ? WeightFormat::awq_int4 : WeightFormat::int8;
+    case StoredQuant::bnb_int8:
+    case StoredQuant::int8:
+      return WeightFormat::int8;
+    case StoredQuant::bnb_nf4:
+      return WeightFormat::nf4;
+    case StoredQuant::fp8:
+      return WeightFormat::fp8;
+    case StoredQuant::mxfp4:
+      return WeightFormat::mxfp4;
+    case StoredQuant::int4:
+      return WeightFormat::int4;
+    case StoredQuant::none:
+      break;
+  }
+  return WeightFormat::bf16;
+}
 
 WeightTally tally_weights(const ModelSpec& m, const InferenceInput& in) {
   WeightTally w;
@@ -93,9 +107,32 @@ WeightTally tally_weights(const ModelSpec& m, const InferenceInput& in) {
     if (t.tied) continue;
     // Column, row, vocab and expert splits shard the tensor t ways (Megatron-LM Sec. 3;
     // vLLM shards each expert's width under tensor parallelism); the rest is replicated.
-    const double shards = t.split == Split::replicated ? 1.0 : tp;
+    // Key and value projections split min(t, K) ways: fewer KV heads than ranks are replicated.
+    const bool kv       = t.proj == Proj::k || t.proj == Proj::v;
+    const double shards = t.split == Split::replicated ? 1.0
+                          : kv && m.attention == AttentionKind::standard
+                              ? static_cast<double>(kv_shards(m, in.tp))
+                              : tp;
     double bytes = 0, overhead = 0;
-    if (!is_16bit_format(in.weights) && quantizable(t, in)) {
+    if (t.stored_quantized) {
+      const I rows = t.shape[t.shape.size() - 2];
+      const I cols = t.shape.back();
+      double mats  = static_cast<double>(t.repeat);
+      for (std::size_t i = 0; i + 2 < t.shape.size(); ++i) mats *= static_cast<double>(t.shape[i]);
+      const I g = m.quant.group_size > 0 ? m.quant.group_size : cols;  // GPTQ -1: one group
+      if (m.quant.format == StoredQuant::fp8 && m.quant.block_rows > 0) {
+        // HF FineGrainedFP8 / DeepSeek-V3: e4m3 values + one fp32 scale per block of
+        // block_rows x block_cols (weight_scale_inv).
+        const double r = static_cast<double>(rows), c = static_cast<double>(cols);
+        const double blocks = ceil_div(r, static_cast<double>(m.quant.block_rows)) *
+                              ceil_div(c, static_cast<double>(m.quant.block_cols));
+        bytes = mats * (r * c + 4 * blocks);
+      } else {
+        bytes = quantized_matrix_bytes(stored_format(m.quant), mats, rows, cols, g,
+                                       m.quant.double_quant);
+      }
+      w.stored += ceil_div(bytes, shards);
+    } else if (!is_16bit_format(in.weights) && quantizable(t, in)) {
       const I rows = t.shape[t.shape.size() - 2];
       const I cols = t.shape.back();
       double mats  = static_cast<double>(t.repeat);
@@ -267,11 +304,11 @@ Workspace layer_workspace(const ModelSpec& m, const InferenceInput& in, double T
 
 WeightFormat parse_weight_format(const std::string& s, const std::string& field) {
   static const std::pair<const char*, WeightFormat> names[] = {
-      {"fp32", WeightFormat::fp32},        {"bf16", WeightFormat::bf16},
-      {"fp16", WeightFormat::fp16},        {"fp8", WeightFormat::fp8},
-      {"int8", WeightFormat::int8},        {"int4", WeightFormat::int4},
-      {"nf4", WeightFormat::nf4},          {"gptq-int4", WeightFormat::gptq_int4},
-      {"awq-int4", WeightFormat::awq_int4}};
+      {"fp32", WeightFormat::fp32},         {"bf16", WeightFormat::bf16},
+      {"fp16", WeightFormat::fp16},         {"fp8", WeightFormat::fp8},
+      {"int8", WeightFormat::int8},         {"int4", WeightFormat::int4},
+      {"nf4", WeightFormat::nf4},           {"gptq-int4", WeightFormat::gptq_int4},
+      {"awq-int4", WeightFormat::awq_int4}, {"mxfp4", WeightFormat::mxfp4}};
   std::string all;
   for (const auto& [n, f] : names) {
     if (s == n) return f;
@@ -300,6 +337,8 @@ const char* to_string(WeightFormat f) {
       return "awq-int4";
     case WeightFormat::nf4:
       return "nf4";
+    case WeightFormat::mxfp4:
+      return "mxfp4";
   }
   return "?";
 }
@@ -342,6 +381,9 @@ double quantized_matrix_bytes(WeightFormat f, double matrices, I rows, I cols, I
     case WeightFormat::gptq_int4:
       one = ceil_div(c, 8) * r * 4 + G * ceil_div(r, 8) * 4 + G * r * 2 + c * 4;
       break;
+    case WeightFormat::mxfp4:  // OCP MX v1.0: 4-bit e2m1 elements, one 8-bit e8m0 scale per 32
+      one = std::ceil(n / 2) + r * ceil_div(c, 32);
+      break;
     case WeightFormat::nf4: {
       const double blocks = ceil_div(n, 64);
       one = std::ceil(n / 2) + (double_quant ? blocks + ceil_div(blocks, 256) * 4 : blocks * 4);
@@ -349,6 +391,12 @@ double quantized_matrix_bytes(WeightFormat f, double matrices, I rows, I cols, I
     }
   }
   return one * matrices;
+}
+
+ByteCount stored_weight_bytes(const ModelSpec& m) {
+  InferenceInput in;  // bf16, one rank
+  // Every term is a whole number of bytes (ceil per matrix) well below 2^53.
+  return static_cast<ByteCount>(std::llround(tally_weights(m, in).total()));
 }
 
 InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
@@ -383,6 +431,19 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
                                   w.plain,
                                   {fmt::format("params * {}", plain_bytes(in.weights)),
                                    num(w.plain) + tp_note, "tensor table (tensors.hpp)"}});
+  }
+  if (w.stored > 0) {
+    r.weight_rows.rows.push_back(
+        {"stored_quantized",
+         fmt::format("linear layers as the checkpoint stores them ({}, {}-bit)", m.quant.method,
+                     m.quant.bits),
+         w.stored,
+         {"sum over the linears quantization_config quantises of packed weights + scales",
+          num(w.stored) + tp_note,
+          "config.json quantization_config; OCP MX v1.0 (mxfp4); layouts of AutoGPTQ, AutoAWQ, "
+          "bitsandbytes, compressed-tensors"}});
+    r.notes.push_back("the checkpoint is quantised (" + m.quant.method +
+                      "): the layers it names are counted as stored; --dtype applies to the rest");
   }
   r.weights_bytes = w.total();
   if (w.quant_overhead > 0 && in.weights != WeightFormat::fp8 && in.weights != WeightFormat::int8) {

@@ -7,6 +7,7 @@
 
 #include "sizeup/checked.hpp"
 #include "sizeup/error.hpp"
+#include "sizeup/layout.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/tensors.hpp"
 
@@ -33,13 +34,11 @@ I total_layers(const ModelSpec& m) { return m.n_layer + (m.encoder_decoder ? m.n
 
 I overlap(I a0, I a1, I b0, I b1) { return std::max<I>(0, std::min(a1, b1) - std::max(a0, b0)); }
 
-bool is_layer_tensor(const Tensor& t) { return t.name.find(".*.") != std::string::npos; }
+bool is_layer_tensor(const Tensor& t) { return t.in_layers(); }
 
-bool first_stage_tensor(const Tensor& t) {
-  return t.component == Component::token_embedding ||
-         t.component == Component::position_embedding ||
-         t.name.rfind("embedding_layernorm", 0) == 0 || t.name.rfind("embed", 0) == 0;
-}
+// Tensors before the repeated layers (embeddings, their norm and projection) live on the first
+// pipeline stage; those after them (final norm, head, pooler) on the last.
+bool first_stage_tensor(const Tensor& t) { return t.placement == Placement::input; }
 
 // Copies of a per-layer tensor held by the layers [lo, hi) of the stage, of which `frozen`
 // lie in the first k (frozen) layers.
@@ -79,7 +78,9 @@ Held held_on_stage(const ModelSpec& m, const Tensor& t, StageRange r, I frozen_l
 
 // Shape of the tensor on one tensor-/expert-parallel rank (Megatron-LM Sec. 3: column-parallel
 // splits the output dim, row-parallel the input dim, vocab-parallel the vocabulary rows).
-std::vector<I> local_shape(const Tensor& t, I tp, I ep) {
+// Key and value projections split min(tp, n_kv) ways (layout.hpp: replicated KV heads).
+std::vector<I> local_shape(const Tensor& t, I tp, I ep, I kv_tp) {
+  if (t.proj == Proj::k || t.proj == Proj::v) tp = kv_tp;
   std::vector<I> s = t.shape;
   auto split       = [](I v, I n) { return (v + n - 1) / n; };
   switch (t.split) {
@@ -93,7 +94,7 @@ std::vector<I> local_shape(const Tensor& t, I tp, I ep) {
     case Split::expert:  // {E, out, in}: experts over ep, each expert split by tp (Megatron ETP =
                          // TP)
       s[0] = split(s[0], ep);
-      if (t.module == "down_proj")
+      if (t.expert_row_parallel())
         s[2] = split(s[2], tp);
       else
         s[1] = split(s[1], tp);
@@ -144,11 +145,13 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
     } else {
       const bool on_first = first_stage_tensor(t);
       if (!(on_first ? first : last)) continue;
-      h.count = 1;
+      h.count = t.repeat;  // e.g. several multi-token-prediction layers after the last layer
       if (ft.mode == Finetune::freeze && on_first) h.frozen = 1;  // freeze: embeddings frozen
     }
     if (h.count == 0) continue;
-    const auto shape  = local_shape(t, plan.tp, plan.ep);
+    const auto shape =
+        local_shape(t, plan.tp, plan.ep,
+                    m.attention == AttentionKind::standard ? kv_shards(m, plan.tp) : plan.tp);
     const U per       = product(shape);
     const U all       = mul(per, static_cast<U>(h.count));
     const U frozen    = lora ? all : mul(per, static_cast<U>(h.frozen));
@@ -261,10 +264,7 @@ void validate_plan(const ModelSpec& m, const TrainInput& in) {
   require(p.zero >= 0 && p.zero <= 3, "invalid ZeRO stage", "zero", "must be 0, 1, 2 or 3");
   require(p.fsdp == FsdpMode::none || p.zero == 0, "contradictory sharding", "fsdp",
           "give fsdp or zero, not both");
-  require(m.n_head % p.tp == 0, "indivisible layout", "tp",
-          fmt::format("tp {} must divide heads {}", p.tp, m.n_head));
-  require(m.n_head_kv % p.tp == 0, "indivisible layout", "tp",
-          fmt::format("tp {} must divide kv heads {}", p.tp, m.n_head_kv));
+  check_tensor_parallel(m, p.tp);  // layout.hpp: KV heads split, or replicated when fewer
   if (m.n_ff > 0)
     require(m.n_ff % p.tp == 0, "indivisible layout", "tp",
             fmt::format("tp {} must divide ffn width {}", p.tp, m.n_ff));

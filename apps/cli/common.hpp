@@ -31,6 +31,9 @@ struct GlobalOptions {
 // A command: the action run after parsing.
 using Action = std::function<Output()>;
 
+// The front end's own command: `sizeup serve` execs sizeup-server (cmd_serve.cpp).
+Action register_serve(CLI::App& root, GlobalOptions& g);
+
 // An engine command as a CLI11 subcommand.
 Action register_engine_command(CLI::App& root, const CommandSpec& spec);
 // How the command line spells an option: --micro-batch, MODEL.

@@ -93,10 +93,14 @@ int main(int argc, char** argv) {
   // (all of them for help and errors), so start-up does not pay for every command's options.
   std::vector<std::pair<CLI::App*, Action>> actions;
   const std::string cmd = argc > 1 ? argv[1] : "";
-  const bool named      = sizeup::find_command(cmd) != nullptr;
+  const bool named      = sizeup::find_command(cmd) != nullptr || cmd == "serve";
   for (const auto& spec : sizeup::commands()) {
     if (named && cmd != spec.name) continue;
     Action a = register_engine_command(app, spec);
+    actions.emplace_back(app.get_subcommands({}).back(), std::move(a));
+  }
+  if (!named || cmd == "serve") {  // the front end's own command: starts the HTTP server
+    Action a = register_serve(app, g);
     actions.emplace_back(app.get_subcommands({}).back(), std::move(a));
   }
   for (auto* sub : app.get_subcommands({})) {

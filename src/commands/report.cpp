@@ -13,6 +13,7 @@
 #include "commands/commands.hpp"
 #include "commands/shared.hpp"
 #include "sizeup/compute_time.hpp"
+#include "sizeup/dtypes.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/flops.hpp"
 #include "sizeup/inference.hpp"
@@ -234,9 +235,11 @@ Section weights_section(const ParamsReport& p) {
     const char* label;
     int bits;
   };
-  for (const F& f :
-       {F{"fp32_bytes", "weights in fp32", 32}, F{"bf16_bytes", "weights in bf16/fp16", 16},
-        F{"int8_bytes", "weights in int8", 8}, F{"int4_bytes", "weights in int4", 4}}) {
+  auto bits = [](const char* dtype) { return find_dtype(dtype)->storage_bits; };  // dtypes.hpp
+  for (const F& f : {F{"fp32_bytes", "weights in fp32", bits("fp32")},
+                     F{"bf16_bytes", "weights in bf16/fp16", bits("bf16")},
+                     F{"int8_bytes", "weights in int8", bits("int8")},
+                     F{"int4_bytes", "weights in int4", bits("int4")}}) {
     const ByteCount b = weight_bytes(p.total, f.bits);
     s.rows.push_back({f.key,
                       f.label,

@@ -161,3 +161,25 @@ TEST(EngineReport, DocumentAndSections) {
 
 }  // namespace
 }  // namespace sizeup
+
+namespace sizeup {
+namespace {
+
+TEST(EngineLayout, TensorParallelWiderThanKvHeadsReplicatesThemInTrainAndInfer) {
+  // Llama-2-70B: 64 query heads, 8 KV heads. tp 16 splits the query heads 4 per rank and
+  // replicates each KV head on 2 ranks (vLLM, Megatron-LM); train and infer both accept it.
+  const auto t = to_json(run({"train", {{"model", "llama-2-70b"}, {"tp", 16}, {"gpus", 16}}}));
+  const auto i = to_json(run({"infer", {{"model", "llama-2-70b"}, {"tp", 16}, {"context", 1}}}));
+  // Replicated K and V (one head of 128 rows per rank, not 8 x 128 / 16 = 64): each rank holds
+  // more than 1/16 of the 68,976,648,192 bf16 parameters, by 80 layers x 2 x 64 x 8192 x 2 bytes.
+  const double sixteenth = 2.0 * 68976648192 / 16;
+  EXPECT_GT(t["memory"]["weights_bytes"].get<double>(), sixteenth);
+  EXPECT_GT(i["memory"]["weights_bytes"].get<double>(), sixteenth);
+  EXPECT_EQ(i["memory"]["weights_bytes"], t["memory"]["weights_bytes"]);
+  // Neither divides the other: refused by both, naming tp.
+  EXPECT_THROW(run({"train", {{"model", "llama-2-70b"}, {"tp", 3}}}), InputError);
+  EXPECT_THROW(run({"infer", {{"model", "llama-2-70b"}, {"tp", 3}}}), InputError);
+}
+
+}  // namespace
+}  // namespace sizeup
