@@ -18,7 +18,7 @@ const std::vector<CommandSpec>& commands() {
       cmd::time_command(),        cmd::mfu_command(),    cmd::gpus_command(),
       cmd::chinchilla_command(),  cmd::bench_command(),  cmd::flops_command(),
       cmd::activations_command(), cmd::infer_command(),  cmd::train_command(),
-      cmd::fit_command(),         cmd::report_command(),
+      cmd::fit_command(),         cmd::plan_command(),   cmd::report_command(),
   };
   return all;
 }

@@ -45,9 +45,8 @@ std::string cli_field(const std::vector<OptionSpec>& options, const std::string&
     if (o.name == field) return option_spelling(o);
     if (!o.off_name.empty() && o.off_name == field) return dashed(o.off_name);
   }
-  // An input the library blames that this command does not take as an option but another
-  // command does (e.g. `micro_batch` inside a search): spelled as that option. Anything else
-  // (`checkpoint`, a config key) is shown as it is.
+  // An option of another command that this one computes (e.g. `micro_batch` blamed inside
+  // fit's search): spelled as an option. Anything else (`checkpoint`, a key) as it is.
   for (const auto& c : commands())
     for (const auto& o : c.options)
       if (o.name == field && !o.positional) return dashed(field);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sizeup/engine.hpp"
+#include "sizeup/perf_model.hpp"
 
 namespace sizeup::cmd {
 
@@ -20,5 +21,10 @@ CommandSpec bench_command();
 CommandSpec flops_command();
 CommandSpec activations_command();
 CommandSpec report_command();
+CommandSpec plan_command();
+
+// The step-time model's options (plan.cpp; read by step_device() in plan.hpp), shared with
+// commands that predict step time.
+std::vector<OptionSpec> step_model_options();
 
 }  // namespace sizeup::cmd

@@ -27,7 +27,8 @@ std::string blamed(const std::string& command, const Options& options) {
 constexpr double kLlama2_7b = 6738415616.0;
 
 TEST(EngineTrain, WeightsAndStepFlopsAgreeWithTheirFactors) {
-  const auto j = answer("train", {{"model", "llama-2-7b"}, {"gpus", 8}, {"seq", 4096}});
+  const auto j =
+      answer("train", {{"model", "llama-2-7b"}, {"gpus", 8}, {"seq", 4096}, {"mfu", 0.4}});
   // bf16 working copy: 2 bytes per parameter.
   EXPECT_EQ(j["memory"]["weights_bytes"].get<double>(), 2 * kLlama2_7b);
   // One step: global batch 8 (micro-batch 1 x dp 8) x 4096 tokens x FLOPs per token.
