@@ -443,7 +443,7 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
           "config.json quantization_config; OCP MX v1.0 (mxfp4); layouts of AutoGPTQ, AutoAWQ, "
           "bitsandbytes, compressed-tensors"}});
     r.notes.push_back("the checkpoint is quantised (" + m.quant.method +
-                      "): the layers it names are counted as stored; --dtype applies to the rest");
+                      "): the layers it names are counted as stored; dtype applies to the rest");
   }
   r.weights_bytes = w.total();
   if (w.quant_overhead > 0 && in.weights != WeightFormat::fp8 && in.weights != WeightFormat::int8) {
