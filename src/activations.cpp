@@ -21,6 +21,7 @@
 
 #include "sizeup/checked.hpp"
 #include "sizeup/error.hpp"
+#include "sizeup/layout.hpp"
 
 namespace sizeup {
 namespace {
@@ -28,7 +29,7 @@ namespace {
 using U = std::uint64_t;
 
 // Overflow of a byte count is reported against the workload size that drives it.
-constexpr const char* kOverflowField = "--batch";
+constexpr const char* kOverflowField = "batch";
 
 constexpr const char* kKorthikanti =
     "Korthikanti et al. 2022, Sec. 4.1 and Table 2 (16-bit activations, 1-byte dropout masks)";
@@ -273,7 +274,7 @@ U routed_rows(const Ctx& c, double capacity_factor) {
   const double cap =
       std::ceil(capacity_factor * static_cast<double>(te) / static_cast<double>(c.E));
   if (!(cap < 9.0e18))
-    throw InputError("value too large", "--moe-capacity-factor", "expert capacity overflows");
+    throw InputError("value too large", "moe_capacity_factor", "expert capacity overflows");
   return checked_mul(static_cast<U>(cap), c.E, kOverflowField);
 }
 
@@ -331,17 +332,17 @@ Breakdown<ByteCount> layer_rows(const Ctx& c, const ModelSpec& m, const Activati
 }
 
 void check_input(const ActivationInput& in) {
-  if (in.micro_batch < 1) throw InputError("invalid micro-batch", "--batch", "must be >= 1");
-  if (in.seq_len < 1) throw InputError("invalid sequence length", "--seq", "must be >= 1");
+  if (in.micro_batch < 1) throw InputError("invalid micro-batch", "batch", "must be >= 1");
+  if (in.seq_len < 1) throw InputError("invalid sequence length", "seq", "must be >= 1");
   if (in.activation_bytes < 1 || in.activation_bytes > 8)
-    throw InputError("invalid activation dtype", "--activation-dtype",
+    throw InputError("invalid activation dtype", "activation_dtype",
                      "bytes per element must be 1..8");
-  if (in.tp < 1) throw InputError("invalid tensor parallelism", "--tp", "must be >= 1");
-  if (in.cp < 1) throw InputError("invalid context parallelism", "--cp", "must be >= 1");
+  if (in.tp < 1) throw InputError("invalid tensor parallelism", "tp", "must be >= 1");
+  if (in.cp < 1) throw InputError("invalid context parallelism", "cp", "must be >= 1");
   if (!(in.options.dropout >= 0 && in.options.dropout < 1))
-    throw InputError("invalid dropout", "--dropout", "must be in [0, 1)");
+    throw InputError("invalid dropout", "dropout", "must be in [0, 1)");
   if (!(in.moe_capacity_factor >= 0 && std::isfinite(in.moe_capacity_factor)))
-    throw InputError("invalid capacity factor", "--moe-capacity-factor", "must be >= 0");
+    throw InputError("invalid capacity factor", "moe_capacity_factor", "must be >= 0");
 }
 
 // The logits and the loss's tensors (LossImpl in activations.hpp). Rows whose key is in
@@ -478,12 +479,7 @@ static ActivationReport build_report(const ModelSpec& m, const ActivationInput& 
   // Megatron splits whole heads across ranks (Shoeybi et al. 2019, Sec. 3); a split of 12 heads
   // over 5 ranks has no layout, and its bytes would be fractions rounded per row. Fewer KV heads
   // than ranks are replicated, so then the KV heads must divide the ranks instead.
-  const std::int64_t K = m.n_head_kv;
-  if (m.n_head % in.tp != 0 || (K >= in.tp ? K % in.tp != 0 : in.tp % K != 0))
-    throw InputError("indivisible layout", "--tp",
-                     fmt::format("--tp {} must divide heads {}, and divide or be a multiple of kv "
-                                 "heads {}",
-                                 in.tp, m.n_head, K));
+  check_tensor_parallel(m, in.tp);
   Ctx c;
   c.conv   = in.convention;
   c.b      = static_cast<U>(in.micro_batch);
@@ -601,7 +597,7 @@ ActivationReport activation_memory(const ModelSpec& m, const ActivationInput& in
   } catch (const InputError& e) {
     const bool overflow = e.field() == kOverflowField && e.reason() == "overflows 64 bits";
     if (!overflow || in.seq_len <= in.micro_batch) throw;
-    throw InputError(e.subject(), "--seq", e.reason());
+    throw InputError(e.subject(), "seq", e.reason());
   }
 }
 

@@ -33,14 +33,14 @@ double finite(double v, const char* field) {
 // emissions by the grid intensity, rates by the throughput, FLOPs by the model size, times by
 // the token count).
 const char* option_for_row(const std::string& key) {
-  if (key == "cost_usd") return "--price-per-gpu-hour";
-  if (key == "emissions_kg") return "--grid-intensity";
+  if (key == "cost_usd") return "price_per_gpu_hour";
+  if (key == "emissions_kg") return "grid_intensity";
   if (key.find("per_s") != std::string::npos || key == "mfu" || key == "hfu")
-    return "--tokens-per-second";
+    return "tokens_per_second";
   if (key == "model" || key == "hardware" || key == "attention" || key == "recompute" ||
       key == "dense_matmul" || key.rfind("total_flops", 0) == 0)
-    return "--params";
-  return "--tokens";
+    return "params";
+  return "tokens";
 }
 
 void add(Breakdown<double>& b, const char* key, const char* label, double v, Derivation d) {
@@ -48,19 +48,10 @@ void add(Breakdown<double>& b, const char* key, const char* label, double v, Der
 }
 
 void validate_shape(const AttentionShape& s) {
-  const std::pair<std::int64_t, const char*> dims[] = {{s.n_layer, "--layers"},
-                                                       {s.n_head, "--heads"},
-                                                       {s.head_dim, "--head-dim"},
-                                                       {s.seq_len, "--seq"}};
+  const std::pair<std::int64_t, const char*> dims[] = {
+      {s.n_layer, "layers"}, {s.n_head, "heads"}, {s.head_dim, "head_dim"}, {s.seq_len, "seq"}};
   for (const auto& [v, field] : dims)
     if (v <= 0) throw InputError("invalid attention shape", field, "must be positive");
-}
-
-// 12·L·H·Q·T: forward QK^T and softmax·V, 2·Q·T FLOPs each per head, layer and token (4LHQT),
-// backward twice that (PaLM Appendix B counts 6·L·H·(2·Q·T)).
-double attention_flops(const AttentionShape& s) {
-  return 12.0 * static_cast<double>(s.n_layer) * static_cast<double>(s.n_head) *
-         static_cast<double>(s.head_dim) * static_cast<double>(s.seq_len);
 }
 
 std::string shape_values(const AttentionShape& s) {
@@ -68,6 +59,11 @@ std::string shape_values(const AttentionShape& s) {
 }
 
 }  // namespace
+
+double palm_attention_flops_per_token(const AttentionShape& s) {
+  return 12.0 * static_cast<double>(s.n_layer) * static_cast<double>(s.n_head) *
+         static_cast<double>(s.head_dim) * static_cast<double>(s.seq_len);
+}
 
 AttentionShape attention_shape(const ModelSpec& m, std::int64_t seq_len) {
   AttentionShape s{m.n_attention_layers() + m.n_layer_dec, m.n_head, m.head_dim, seq_len};
@@ -79,7 +75,7 @@ AttentionShape attention_shape(const ModelSpec& m, std::int64_t seq_len) {
 Breakdown<FlopCount> training_flops_per_token(double params,
                                               const std::optional<AttentionShape>& attention,
                                               Recompute recompute) {
-  require_positive(params, "--params", "invalid parameter count");
+  require_positive(params, "params", "invalid parameter count");
   Breakdown<FlopCount> b;
   const double dense = 6.0 * params;
   add(b, "dense_matmul", "weight matmuls (forward 2N + backward 4N)", dense,
@@ -87,7 +83,7 @@ Breakdown<FlopCount> training_flops_per_token(double params,
   double attn = 0;
   if (attention) {
     validate_shape(*attention);
-    attn = attention_flops(*attention);
+    attn = palm_attention_flops_per_token(*attention);
     add(b, "attention", "attention scores and values (forward + backward)", attn,
         {"12 * L * H * Q * T", "12 * " + shape_values(*attention), kPalm});
   }
@@ -119,37 +115,41 @@ double TrainTimeReport::value(const std::string& key) const {
 }
 
 TrainTimeReport train_time(const TrainTimeInput& in) {
-  require_positive(in.params, "--params", "invalid parameter count");
-  require_positive(in.tokens, "--tokens", "invalid token count");
-  if (in.gpus < 1) throw InputError("invalid GPU count", "--gpus", "must be at least 1");
-  require_positive(in.peak_flops_per_s, "--gpu", "invalid peak FLOP/s");
+  require_positive(in.params, "params", "invalid parameter count");
+  require_positive(in.tokens, "tokens", "invalid token count");
+  if (in.gpus < 1) throw InputError("invalid GPU count", "gpus", "must be at least 1");
+  require_positive(in.peak_flops_per_s, "gpu", "invalid peak FLOP/s");
   if (in.pue < 1 || !std::isfinite(in.pue))
-    throw InputError("invalid PUE", "--pue", "power usage effectiveness must be >= 1");
+    throw InputError("invalid PUE", "pue", "power usage effectiveness must be >= 1");
 
   TrainTimeReport r;
   auto& b            = r.rows;
   const double G     = static_cast<double>(in.gpus);
   const double total = 6.0 * in.params * in.tokens;
+  // 6·N·D past the largest double: the larger factor is the one out of range.
+  if (!std::isfinite(total))
+    throw InputError("result out of range", in.tokens > in.params ? "tokens" : "params",
+                     "6 x parameters x tokens exceeds the largest representable number");
   add(b, "total_flops", "training FLOPs", total,
       {"6 * N * D", fmt::format("6 * {} * {}", num(in.params), num(in.tokens)), kKaplan});
 
   double achieved = 0;
   if (in.achieved_flops_per_s) {
-    require_positive(*in.achieved_flops_per_s, "--achieved-flops", "invalid throughput");
+    require_positive(*in.achieved_flops_per_s, "achieved_flops", "invalid throughput");
     if (*in.achieved_flops_per_s < kMinMfu * in.peak_flops_per_s)
-      throw InputError("invalid throughput", "--achieved-flops",
+      throw InputError("invalid throughput", "achieved_flops",
                        "below a millionth of the peak; give FLOP/s per GPU, e.g. 400T");
     if (*in.achieved_flops_per_s > in.peak_flops_per_s)
-      throw InputError("impossible throughput", "--achieved-flops",
+      throw InputError("impossible throughput", "achieved_flops",
                        fmt::format("{} FLOP/s exceeds the GPU's dense peak {} FLOP/s",
                                    num(*in.achieved_flops_per_s), num(in.peak_flops_per_s)));
     achieved = *in.achieved_flops_per_s;
     r.mfu    = achieved / in.peak_flops_per_s;
     add(b, "achieved_flops_per_s", "achieved FLOP/s per GPU", achieved,
-        {"given", num(achieved) + " (MFU " + num(r.mfu) + ")", "--achieved-flops"});
+        {"given", num(achieved) + " (MFU " + num(r.mfu) + ")", "achieved_flops"});
   } else {
     if (!(in.mfu >= kMinMfu && in.mfu <= 1))
-      throw InputError("invalid MFU", "--mfu",
+      throw InputError("invalid MFU", "mfu",
                        fmt::format("must be in [1e-6, 1], got {}", num(in.mfu)));
     r.mfu    = in.mfu;
     achieved = in.mfu * in.peak_flops_per_s;
@@ -174,10 +174,10 @@ TrainTimeReport train_time(const TrainTimeInput& in) {
 
   if (in.price_per_gpu_hour) {
     if (!(*in.price_per_gpu_hour >= 0) || !std::isfinite(*in.price_per_gpu_hour))
-      throw InputError("invalid price", "--price-per-gpu-hour", "must be >= 0");
+      throw InputError("invalid price", "price_per_gpu_hour", "must be >= 0");
     add(b, "cost_usd", "cost (USD)", gpu_hours * *in.price_per_gpu_hour,
         {"GPU-hours * price", fmt::format("{} * {}", num(gpu_hours), num(*in.price_per_gpu_hour)),
-         "--price-per-gpu-hour"});
+         "price_per_gpu_hour"});
   }
   if (in.board_power_watts) {
     const double kwh = *in.board_power_watts * gpu_hours * in.pue / 1000.0;
@@ -188,10 +188,10 @@ TrainTimeReport train_time(const TrainTimeInput& in) {
          "assumes every GPU draws its board power for the whole run"});
     if (in.grid_kg_per_kwh) {
       if (!(*in.grid_kg_per_kwh >= 0) || !std::isfinite(*in.grid_kg_per_kwh))
-        throw InputError("invalid grid intensity", "--grid-intensity", "must be >= 0");
+        throw InputError("invalid grid intensity", "grid_intensity", "must be >= 0");
       add(b, "emissions_kg", "emissions (kgCO2e)", kwh * *in.grid_kg_per_kwh,
           {"kWh * grid intensity", fmt::format("{} * {}", num(kwh), num(*in.grid_kg_per_kwh)),
-           "--grid-intensity (kgCO2e/kWh)"});
+           "grid_intensity (kgCO2e/kWh)"});
     }
   }
   if (in.attention) {
@@ -213,22 +213,22 @@ TrainTimeReport train_time(const TrainTimeInput& in) {
 Row<double> tokens_per_second_from_step(std::int64_t global_batch, std::int64_t seq_len,
                                         double step_seconds) {
   if (global_batch < 1)
-    throw InputError("invalid batch", "--global-batch", "must be at least 1 sequence");
-  if (seq_len < 1) throw InputError("invalid sequence length", "--seq", "must be at least 1");
-  require_positive(step_seconds, "--step-seconds", "invalid step time");
+    throw InputError("invalid batch", "global_batch", "must be at least 1 sequence");
+  if (seq_len < 1) throw InputError("invalid sequence length", "seq", "must be at least 1");
+  require_positive(step_seconds, "step_seconds", "invalid step time");
   const double tps =
       static_cast<double>(global_batch) * static_cast<double>(seq_len) / step_seconds;
   return {"tokens_per_second",
           "tokens per second (cluster)",
-          finite(tps, "--step-seconds"),
+          finite(tps, "step_seconds"),
           {"B * T / S", fmt::format("{} * {} / {}", global_batch, seq_len, num(step_seconds)),
            "measured step time"}};
 }
 
 MfuReport mfu(const MfuInput& in) {
-  require_positive(in.tokens_per_second, "--tokens-per-second", "invalid throughput");
-  if (in.gpus < 1) throw InputError("invalid GPU count", "--gpus", "must be at least 1");
-  require_positive(in.peak_flops_per_s, "--gpu", "invalid peak FLOP/s");
+  require_positive(in.tokens_per_second, "tokens_per_second", "invalid throughput");
+  if (in.gpus < 1) throw InputError("invalid GPU count", "gpus", "must be at least 1");
+  require_positive(in.peak_flops_per_s, "gpu", "invalid peak FLOP/s");
   MfuReport r;
   r.per_token        = training_flops_per_token(in.params, in.attention, in.recompute);
   const double model = r.per_token.find("model")->value;

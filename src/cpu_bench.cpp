@@ -13,9 +13,9 @@ int vector_lanes(const CpuSpec& cpu, int element_bytes) {
 }
 
 Row<FlopRate> cpu_peak(const CpuSpec& cpu, int element_bytes, const std::string& dtype) {
-  if (cpu.cores <= 0) throw InputError("invalid core count", "--cores", "must be positive");
-  if (!(cpu.clock_ghz > 0)) throw InputError("invalid clock", "--ghz", "must be positive");
-  if (cpu.fma_units <= 0) throw InputError("invalid FMA units", "--fma-units", "must be positive");
+  if (cpu.cores <= 0) throw InputError("invalid core count", "cores", "must be positive");
+  if (!(cpu.clock_ghz > 0)) throw InputError("invalid clock", "ghz", "must be positive");
+  if (cpu.fma_units <= 0) throw InputError("invalid FMA units", "fma_units", "must be positive");
   const int lanes = vector_lanes(cpu, element_bytes);
   const double value =
       static_cast<double>(cpu.cores) * cpu.clock_ghz * 1e9 * cpu.fma_units * lanes * 2.0;
@@ -33,7 +33,7 @@ FlopCount matmul_flops(std::int64_t m, std::int64_t n, std::int64_t k) {
 }
 
 Seconds median_seconds(std::vector<Seconds> s) {
-  if (s.empty()) throw InputError("no timings", "--repeats", "must be at least 1");
+  if (s.empty()) throw InputError("no timings", "repeats", "must be at least 1");
   std::sort(s.begin(), s.end());
   const std::size_t mid = s.size() / 2;
   return s.size() % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;

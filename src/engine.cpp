@@ -14,8 +14,11 @@ namespace sizeup {
 
 const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> all = {
-      cmd::models_command(), cmd::params_command(), cmd::gpus_command(), cmd::dtypes_command(),
-      cmd::infer_command(),  cmd::train_command(),  cmd::fit_command(),  cmd::plan_command(),
+      cmd::models_command(),      cmd::params_command(), cmd::dtypes_command(),
+      cmd::time_command(),        cmd::mfu_command(),    cmd::gpus_command(),
+      cmd::chinchilla_command(),  cmd::bench_command(),  cmd::flops_command(),
+      cmd::activations_command(), cmd::infer_command(),  cmd::train_command(),
+      cmd::fit_command(),         cmd::plan_command(),   cmd::report_command(),
   };
   return all;
 }

@@ -14,9 +14,9 @@ std::vector<std::string> default_lora_targets() { return {"q_proj", "v_proj"}; }
 
 std::vector<LoraAdapter> lora_adapters(const ModelSpec& m, const std::vector<std::string>& targets,
                                        std::int64_t rank) {
-  if (rank < 1) throw InputError("invalid LoRA rank", "--lora-rank", "must be at least 1");
+  if (rank < 1) throw InputError("invalid LoRA rank", "lora_rank", "must be at least 1");
   if (targets.empty())
-    throw InputError("no LoRA targets", "--lora-targets", "give module names or all-linear");
+    throw InputError("no LoRA targets", "lora_targets", "give module names or all-linear");
   const bool all_linear = std::find(targets.begin(), targets.end(), "all-linear") != targets.end();
   std::vector<LoraAdapter> out;
   std::map<std::string, std::size_t> by_key;  // "<parent path><hf_module>" -> index in out
@@ -51,12 +51,12 @@ std::vector<LoraAdapter> lora_adapters(const ModelSpec& m, const std::vector<std
   if (all_linear) std::fill(used.begin(), used.end(), true);
   for (std::size_t i = 0; i < targets.size(); ++i)
     if (!used[i])
-      throw InputError("unknown LoRA target", "--lora-targets",
+      throw InputError("unknown LoRA target", "lora_targets",
                        "'" + targets[i] + "' matches no linear module of " + m.name);
   for (auto& a : out) {
     ParamCount p = checked_mul(static_cast<ParamCount>(rank), static_cast<ParamCount>(a.in + a.out),
-                               "--lora-rank");
-    p            = checked_mul(p, static_cast<ParamCount>(a.experts * a.count), "--lora-rank");
+                               "lora_rank");
+    p            = checked_mul(p, static_cast<ParamCount>(a.experts * a.count), "lora_rank");
     a.params     = p;
   }
   return out;

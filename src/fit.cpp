@@ -10,9 +10,9 @@
 namespace sizeup {
 
 FitReport fit_params(const FitInput& in) {
-  if (in.gpus < 1) throw InputError("invalid GPU count", "--gpus", "must be at least 1");
+  if (in.gpus < 1) throw InputError("invalid GPU count", "gpus", "must be at least 1");
   if (in.zero < 0 || in.zero > 3)
-    throw InputError("invalid ZeRO stage", "--zero", "must be 0, 1, 2 or 3");
+    throw InputError("invalid ZeRO stage", "zero", "must be 0, 1, 2 or 3");
   FitReport r;
   const PrecisionRecipe p = recipe_for(in.precision);
   double w = 0, g = 0, m = 0, o = 0;

@@ -343,7 +343,7 @@ void add_approximations(FlopsReport& r, const ModelSpec& m, const FlopsInput& in
   a.push_back(
       {"palm",
        "PaLM: 6N + 12 L H Q T (training)",
-       6.0 * Na + 12.0 * L * H * Q * T,
+       6.0 * Na + palm_attention_flops_per_token(sh),
        {"6 * N + 12 * L * H * Q * T" + std::string(m.is_moe() ? " (N active)" : ""),
         fmt::format("6 * {} + 12 * {} * {} * {} * {}", num(Na), Ls, num(H), num(Q), Ts), kPalm}});
   // Megatron-LM forms assume f = 4h, H·Q = h and no GQA; s = T, h = d, l = L.
@@ -378,16 +378,16 @@ void require_finite(const FlopsReport& r) {
                         r.forward_per_step,        r.training_per_step,  r.hardware_per_step};
   for (double v : all)
     if (!std::isfinite(v))
-      throw InputError("result out of range", "--batch", "the inputs give a non-finite result");
+      throw InputError("result out of range", "batch", "the inputs give a non-finite result");
 }
 
 }  // namespace
 
 FlopsReport flops(const ModelSpec& m, const FlopsInput& in) {
-  if (in.seq_len < 1) throw InputError("invalid workload", "--seq", "must be at least 1 token");
-  if (in.batch < 1) throw InputError("invalid workload", "--batch", "must be at least 1 sequence");
+  if (in.seq_len < 1) throw InputError("invalid workload", "seq", "must be at least 1 token");
+  if (in.batch < 1) throw InputError("invalid workload", "batch", "must be at least 1 sequence");
   validate(m);
-  check_sequence_length(m, in.seq_len, "--seq");
+  check_sequence_length(m, in.seq_len, "seq");
 
   FlopsReport r;
   Builder b{r, {}, {}};

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "sizeup/error.hpp"
+#include "sizeup/layout.hpp"
 #include "sizeup/ssm.hpp"
 #include "sizeup/tensors.hpp"
 #include "sizeup/towers.hpp"
@@ -54,34 +55,20 @@ bool quantizable(const Tensor& t, const InferenceInput& in) {
 }
 
 void check_input(const ModelSpec& m, const InferenceInput& in) {
-  if (in.batch < 1) throw InputError("invalid batch", "--batch", "must be at least 1");
-  if (in.context < 1) throw InputError("invalid context", "--context", "must be at least 1 token");
+  if (in.batch < 1) throw InputError("invalid batch", "batch", "must be at least 1");
+  if (in.context < 1) throw InputError("invalid context", "context", "must be at least 1 token");
   if (in.encoder_seq < 0)
-    throw InputError("invalid encoder length", "--encoder-seq", "must be at least 1 token");
-  if (in.tp < 1) throw InputError("invalid tensor parallelism", "--tp", "must be at least 1");
-  if (in.group_size < 1)
-    throw InputError("invalid group size", "--group-size", "must be at least 1");
+    throw InputError("invalid encoder length", "encoder_seq", "must be at least 1 token");
+  if (in.tp < 1) throw InputError("invalid tensor parallelism", "tp", "must be at least 1");
+  if (in.group_size < 1) throw InputError("invalid group size", "group_size", "must be at least 1");
   if (in.prefill_chunk < 1)
-    throw InputError("invalid prefill chunk", "--prefill-chunk", "must be at least 1 token");
+    throw InputError("invalid prefill chunk", "prefill_chunk", "must be at least 1 token");
   if (in.kv_bytes != 1 && in.kv_bytes != 2 && in.kv_bytes != 4)
-    throw InputError("invalid KV dtype", "--kv-dtype", "must be 1, 2 or 4 bytes per element");
+    throw InputError("invalid KV dtype", "kv_dtype", "must be 1, 2 or 4 bytes per element");
   if (in.state_bytes != 1 && in.state_bytes != 2 && in.state_bytes != 4)
-    throw InputError("invalid state dtype", "state_bytes", "must be 1, 2 or 4 bytes per element");
-  if (m.n_head % in.tp != 0)
-    throw InputError("invalid tensor parallelism", "--tp",
-                     fmt::format("{} ranks do not divide {} attention heads", in.tp, m.n_head));
-  const I K = m.n_head_kv;
-  if (m.attention == AttentionKind::standard && K > 0) {  // K = 0: no attention layers (Mamba)
-    if (K >= in.tp ? K % in.tp != 0 : in.tp % K != 0)
-      throw InputError(
-          "invalid tensor parallelism", "--tp",
-          fmt::format("{} ranks and {} KV heads: one must divide the other", in.tp, K));
-  }
+    throw InputError("invalid state dtype", "state_dtype", "must be 1, 2 or 4 bytes per element");
+  check_tensor_parallel(m, in.tp);  // layout.hpp: KV heads split, or replicated when fewer
 }
-
-// KV heads held by one rank: K/t, or one replicated head when K < t (vLLM replicates KV
-// heads so that every rank has the heads its query heads read).
-I kv_heads_per_rank(const ModelSpec& m, I tp) { return m.n_head_kv >= tp ? m.n_head_kv / tp : 1; }
 
 struct WeightTally {
   double quantized      = 0;  // quantised matrices incl. scales and zeros, per GPU
@@ -125,7 +112,12 @@ WeightTally tally_weights(const ModelSpec& m, const InferenceInput& in) {
     if (t.tied) continue;
     // Column, row, vocab and expert splits shard the tensor t ways (Megatron-LM Sec. 3;
     // vLLM shards each expert's width under tensor parallelism); the rest is replicated.
-    const double shards = t.split == Split::replicated ? 1.0 : tp;
+    // Key and value projections split min(t, K) ways: fewer KV heads than ranks are replicated.
+    const bool kv       = t.proj == Proj::k || t.proj == Proj::v;
+    const double shards = t.split == Split::replicated ? 1.0
+                          : kv && m.attention == AttentionKind::standard
+                              ? static_cast<double>(kv_shards(m, in.tp))
+                              : tp;
     double bytes = 0, overhead = 0;
     if (t.stored_quantized) {
       const I rows = t.shape[t.shape.size() - 2];
@@ -508,7 +500,7 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in_te
           "config.json quantization_config; OCP MX v1.0 (mxfp4); layouts of AutoGPTQ, AutoAWQ, "
           "bitsandbytes, compressed-tensors"}});
     r.notes.push_back("the checkpoint is quantised (" + m.quant.method +
-                      "): the layers it names are counted as stored; --dtype applies to the rest");
+                      "): the layers it names are counted as stored; dtype applies to the rest");
   }
   r.weights_bytes = w.total();
   if (w.quant_overhead > 0 && in.weights != WeightFormat::fp8 && in.weights != WeightFormat::int8) {
@@ -573,7 +565,7 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in_te
        r.overhead_bytes,
        {"assumed", num(r.overhead_bytes) + " bytes",
         "assumption: CUDA context ~0.3-0.5 GiB + cuBLAS workspace + allocator slack; "
-        "override with --overhead"}},
+        "override with overhead"}},
       {"total_bytes",
        "total per GPU",
        r.total_bytes,
@@ -593,7 +585,7 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
                                  const InferenceDevice& dev) {
   InferenceFitReport f;
   if (!(dev.utilization > 0 && dev.utilization <= 1))
-    throw InputError("invalid utilization", "--gpu-utilization", "must be in (0, 1]");
+    throw InputError("invalid utilization", "gpu_utilization", "must be in (0, 1]");
   f.usable_bytes = std::floor(static_cast<double>(dev.memory_bytes) * dev.utilization);
   f.fits         = inference_memory(m, in).total_bytes <= f.usable_bytes;
 
@@ -629,7 +621,7 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
 Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in_text,
                             const InferenceDevice& dev) {
   if (!(dev.bandwidth_bytes_per_s > 0) || !(dev.peak_flops_per_s > 0))
-    throw InputError("incomplete accelerator", "--gpu",
+    throw InputError("incomplete accelerator", "gpu",
                      "the roofline needs memory bandwidth and peak FLOP/s");
   const InferenceReport mem = inference_memory(m, in_text);
   const InferenceInput in   = with_image_tokens(m, in_text, nullptr);

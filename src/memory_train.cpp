@@ -8,6 +8,7 @@
 #include "sizeup/checked.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/fit.hpp"
+#include "sizeup/layout.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/tensors.hpp"
 #include "sizeup/towers.hpp"
@@ -18,8 +19,8 @@ namespace {
 using I = std::int64_t;
 using U = std::uint64_t;
 
-U mul(U a, U b) { return checked_mul(a, b, "--micro-batch"); }
-U add(U a, U b) { return checked_add(a, b, "--micro-batch"); }
+U mul(U a, U b) { return checked_mul(a, b, "micro_batch"); }
+U add(U a, U b) { return checked_add(a, b, "micro_batch"); }
 U ceil_div(U a, U b) { return b == 0 ? a : (a + b - 1) / b; }
 
 void require(bool ok, const std::string& what, const std::string& field, const std::string& why) {
@@ -110,7 +111,9 @@ Held held_on_stage(const ModelSpec& m, const Tensor& t, StageRange r, I frozen_l
 
 // Shape of the tensor on one tensor-/expert-parallel rank (Megatron-LM Sec. 3: column-parallel
 // splits the output dim, row-parallel the input dim, vocab-parallel the vocabulary rows).
-std::vector<I> local_shape(const Tensor& t, I tp, I ep) {
+// Key and value projections split min(tp, n_kv) ways (layout.hpp: replicated KV heads).
+std::vector<I> local_shape(const Tensor& t, I tp, I ep, I kv_tp) {
+  if (t.proj == Proj::k || t.proj == Proj::v) tp = kv_tp;
   std::vector<I> s = t.shape;
   auto split       = [](I v, I n) { return (v + n - 1) / n; };
   switch (t.split) {
@@ -181,7 +184,9 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
     }
     if (h.count == 0) continue;
     if (in.freeze_towers && is_tower_component(t.component)) h.frozen = h.count;  // towers.hpp
-    const auto shape  = local_shape(t, plan.tp, plan.ep);
+    const auto shape =
+        local_shape(t, plan.tp, plan.ep,
+                    m.attention == AttentionKind::standard ? kv_shards(m, plan.tp) : plan.tp);
     const U per       = product(shape);
     const U all       = mul(per, static_cast<U>(h.count));
     const U frozen    = lora ? all : mul(per, static_cast<U>(h.frozen));
@@ -681,91 +686,86 @@ ActivationInput activation_input(const TrainInput& in) {
 void validate_plan(const ModelSpec& m, const TrainInput& in) {
   const auto& p = in.plan;
   const auto& w = in.workload;
-  for (auto [v, f] : {std::pair<I, const char*>{p.dp, "--dp"},
-                      {p.tp, "--tp"},
-                      {p.pp, "--pp"},
-                      {p.ep, "--ep"},
-                      {p.cp, "--cp"},
-                      {p.interleave, "--interleave"},
-                      {w.micro_batch, "--micro-batch"},
-                      {w.seq_len, "--seq"},
-                      {in.gpus_per_node, "--gpus-per-node"}})
+  for (auto [v, f] : {std::pair<I, const char*>{p.dp, "dp"},
+                      {p.tp, "tp"},
+                      {p.pp, "pp"},
+                      {p.ep, "ep"},
+                      {p.cp, "cp"},
+                      {p.interleave, "interleave"},
+                      {w.micro_batch, "micro_batch"},
+                      {w.seq_len, "seq"},
+                      {in.gpus_per_node, "gpus_per_node"}})
     require(v >= 1 && v <= 10000000, "invalid value", f,
             fmt::format("must be between 1 and 10^7, got {}", v));
-  require(p.zero >= 0 && p.zero <= 3, "invalid ZeRO stage", "--zero", "must be 0, 1, 2 or 3");
-  require(p.fsdp == FsdpMode::none || p.zero == 0, "contradictory sharding", "--fsdp",
-          "give --fsdp or --zero, not both");
-  require(m.n_head % p.tp == 0, "indivisible layout", "--tp",
-          fmt::format("--tp {} must divide heads {}", p.tp, m.n_head));
-  require(m.n_head_kv % p.tp == 0, "indivisible layout", "--tp",
-          fmt::format("--tp {} must divide kv heads {}", p.tp, m.n_head_kv));
+  require(p.zero >= 0 && p.zero <= 3, "invalid ZeRO stage", "zero", "must be 0, 1, 2 or 3");
+  require(p.fsdp == FsdpMode::none || p.zero == 0, "contradictory sharding", "fsdp",
+          "give fsdp or zero, not both");
+  check_tensor_parallel(m, p.tp);  // layout.hpp: KV heads split, or replicated when fewer
   if (m.n_ff > 0)
-    require(m.n_ff % p.tp == 0, "indivisible layout", "--tp",
-            fmt::format("--tp {} must divide ffn width {}", p.tp, m.n_ff));
+    require(m.n_ff % p.tp == 0, "indivisible layout", "tp",
+            fmt::format("tp {} must divide ffn width {}", p.tp, m.n_ff));
   if (m.is_moe())
-    require(m.n_ff_expert % p.tp == 0, "indivisible layout", "--tp",
-            fmt::format("--tp {} must divide expert ffn width {}", p.tp, m.n_ff_expert));
+    require(m.n_ff_expert % p.tp == 0, "indivisible layout", "tp",
+            fmt::format("tp {} must divide expert ffn width {}", p.tp, m.n_ff_expert));
   const I L = total_layers(m);
-  require(L % p.pp == 0, "indivisible layout", "--pp",
-          fmt::format("--pp {} must divide layers {}", p.pp, L));
+  require(L % p.pp == 0, "indivisible layout", "pp",
+          fmt::format("pp {} must divide layers {}", p.pp, L));
   if (p.interleave > 1) {
     require(p.schedule == Schedule::interleaved, "interleave without interleaved schedule",
-            "--interleave", "use --schedule interleaved");
-    require(p.pp > 1, "interleaved schedule needs pipeline stages", "--interleave",
-            "needs --pp >= 2");
-    require((L / p.pp) % p.interleave == 0, "indivisible layout", "--interleave",
-            fmt::format("--interleave {} must divide layers per stage {}", p.interleave, L / p.pp));
+            "interleave", "use schedule interleaved");
+    require(p.pp > 1, "interleaved schedule needs pipeline stages", "interleave", "needs pp >= 2");
+    require((L / p.pp) % p.interleave == 0, "indivisible layout", "interleave",
+            fmt::format("interleave {} must divide layers per stage {}", p.interleave, L / p.pp));
   }
   if (p.ep > 1) {
-    require(m.is_moe(), "expert parallelism on a dense model", "--ep",
-            "--ep needs a mixture-of-experts model");
-    require(m.n_expert % p.ep == 0, "indivisible layout", "--ep",
-            fmt::format("--ep {} must divide experts {}", p.ep, m.n_expert));
-    require(p.dp % p.ep == 0, "indivisible layout", "--ep",
-            fmt::format("--ep {} must divide --dp {} (experts are spread within data parallelism)",
+    require(m.is_moe(), "expert parallelism on a dense model", "ep",
+            "ep needs a mixture-of-experts model");
+    require(m.n_expert % p.ep == 0, "indivisible layout", "ep",
+            fmt::format("ep {} must divide experts {}", p.ep, m.n_expert));
+    require(p.dp % p.ep == 0, "indivisible layout", "ep",
+            fmt::format("ep {} must divide dp {} (experts are spread within data parallelism)",
                         p.ep, p.dp));
   }
-  require(w.seq_len % p.cp == 0, "indivisible layout", "--cp",
-          fmt::format("--cp {} must divide sequence length {}", p.cp, w.seq_len));
+  require(w.seq_len % p.cp == 0, "indivisible layout", "cp",
+          fmt::format("cp {} must divide sequence length {}", p.cp, w.seq_len));
   if (p.sequence_parallel)
-    require(w.seq_len % (p.tp * p.cp) == 0, "indivisible layout", "--sequence-parallel",
+    require(w.seq_len % (p.tp * p.cp) == 0, "indivisible layout", "sequence_parallel",
             fmt::format("tp·cp = {} must divide sequence length {}", p.tp * p.cp, w.seq_len));
   if (p.fsdp == FsdpMode::hybrid) {
     // Hybrid sharding (PyTorch FSDP HYBRID_SHARD): shard within a node, replicate across.
     const I group = std::clamp<I>(in.gpus_per_node / std::max<I>(1, p.tp * p.cp), 1, p.dp);
-    require(p.dp % group == 0, "indivisible layout", "--gpus-per-node",
+    require(p.dp % group == 0, "indivisible layout", "gpus_per_node",
             fmt::format("hybrid sharding groups of {} data-parallel ranks per node must divide "
                         "dp {}",
                         group, p.dp));
   }
-  check_sequence_length(m, w.seq_len, "--seq");
+  check_sequence_length(m, w.seq_len, "seq");
   const U gpus = mul(mul(static_cast<U>(p.dp), static_cast<U>(p.tp)),
                      mul(static_cast<U>(p.pp), static_cast<U>(p.cp)));
   if (in.gpus > 0)
-    require(gpus == static_cast<U>(in.gpus), "inconsistent GPU count", "--gpus",
-            fmt::format("gpus = dp·tp·pp·cp = {}·{}·{}·{} = {}, but --gpus is {}", p.dp, p.tp, p.pp,
+    require(gpus == static_cast<U>(in.gpus), "inconsistent GPU count", "gpus",
+            fmt::format("gpus = dp·tp·pp·cp = {}·{}·{}·{} = {}, but gpus is {}", p.dp, p.tp, p.pp,
                         p.cp, gpus, in.gpus));
   if (w.global_batch > 0)
-    require(w.global_batch % (w.micro_batch * p.dp) == 0, "indivisible batch", "--global-batch",
+    require(w.global_batch % (w.micro_batch * p.dp) == 0, "indivisible batch", "global_batch",
             fmt::format("must be a multiple of micro-batch x dp = {}", w.micro_batch * p.dp));
   if (p.schedule == Schedule::interleaved && p.pp > 1) {
     const I mb =
         (w.global_batch > 0 ? w.global_batch : w.micro_batch * p.dp) / (w.micro_batch * p.dp);
-    require(mb % p.pp == 0, "indivisible batch", "--global-batch",
+    require(mb % p.pp == 0, "indivisible batch", "global_batch",
             fmt::format("the interleaved schedule needs micro-batches per step ({}) to be a "
-                        "multiple of --pp {} (Megatron-LM)",
+                        "multiple of pp {} (Megatron-LM)",
                         mb, p.pp));
   }
-  require(in.activation.dropout >= 0 && in.activation.dropout < 1, "invalid dropout", "--dropout",
+  require(in.activation.dropout >= 0 && in.activation.dropout < 1, "invalid dropout", "dropout",
           "must be in [0, 1)");
-  require(in.headroom >= 0 && in.headroom < 1, "invalid headroom", "--headroom",
-          "must be in [0, 1)");
+  require(in.headroom >= 0 && in.headroom < 1, "invalid headroom", "headroom", "must be in [0, 1)");
   require(in.grad_bytes == 0 || in.grad_bytes == 2 || in.grad_bytes == 4, "invalid gradient dtype",
-          "--grad-dtype", "must be fp32 or bf16");
+          "grad_dtype", "must be fp32 or bf16");
   const auto& ft = in.finetune;
   if (ft.mode == Finetune::freeze)
     require(ft.frozen_layers >= 0 && ft.frozen_layers <= m.n_layer, "invalid frozen layers",
-            "--frozen-layers", fmt::format("must be between 0 and {}", m.n_layer));
+            "frozen_layers", fmt::format("must be between 0 and {}", m.n_layer));
 }
 
 StageMemory stage_memory(const ModelSpec& m, const TrainInput& in, const ActivationReport& act,
@@ -852,7 +852,7 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
                                       r.last_stage_bytes));
   if (R.master_bytes > 0 && in.grad_bytes == 0 && R.gradient_bytes == 4)
     r.notes.push_back(
-        "gradients accumulated in fp32 (mixed-precision default); --grad-dtype bf16 "
+        "gradients accumulated in fp32 (mixed-precision default); grad_dtype bf16 "
         "gives ZeRO's 2 + 2 + 12 = 16 bytes/parameter");
   if (in.autocast)
     r.notes.push_back(
@@ -861,7 +861,7 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
   if (p.pp > 1 && r.micro_batches < p.pp)
     r.notes.push_back(
         fmt::format("only {} micro-batch(es) per step for {} pipeline stages: the "
-                    "pipeline is mostly idle; raise --global-batch",
+                    "pipeline is mostly idle; raise global_batch",
                     r.micro_batches, p.pp));
   if (p.offload == Offload::optimizer)
     r.notes.push_back("master weights and optimizer states offloaded to host memory");

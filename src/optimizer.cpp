@@ -11,7 +11,7 @@ using U = std::uint64_t;
 
 U elements(const TrainableTensor& t) {
   U n = 1;
-  for (auto d : t.shape) n = checked_mul(n, static_cast<U>(d), "--optimizer");
+  for (auto d : t.shape) n = checked_mul(n, static_cast<U>(d), "optimizer");
   return n;
 }
 
@@ -37,8 +37,7 @@ OptimizerStateReport optimizer_state(Optimizer o, const std::vector<TrainableTen
   const U s = static_cast<U>(state_bytes);
   U n = 0, tensor_count = 0;
   for (const auto& t : tensors) {
-    n = checked_add(n, checked_mul(elements(t), static_cast<U>(t.count), "--optimizer"),
-                    "--optimizer");
+    n = checked_add(n, checked_mul(elements(t), static_cast<U>(t.count), "optimizer"), "optimizer");
     tensor_count += static_cast<U>(t.count);
   }
   const std::string src_adam =
@@ -46,12 +45,12 @@ OptimizerStateReport optimizer_state(Optimizer o, const std::vector<TrainableTen
   auto add = [&](const std::string& key, const std::string& label, U value, std::string formula,
                  std::string subst, std::string source) {
     r.rows.rows.push_back({key, label, value, {std::move(formula), std::move(subst), source}});
-    r.total_bytes = checked_add(r.total_bytes, value, "--optimizer");
+    r.total_bytes = checked_add(r.total_bytes, value, "optimizer");
   };
   switch (o) {
     case Optimizer::adamw:
-      add("moments_bytes", "exp_avg + exp_avg_sq", checked_mul(2 * s, n, "--optimizer"),
-          "2 · n · s", fmt::format("2 · {} · {}", n, s), src_adam);
+      add("moments_bytes", "exp_avg + exp_avg_sq", checked_mul(2 * s, n, "optimizer"), "2 · n · s",
+          fmt::format("2 · {} · {}", n, s), src_adam);
       add("step_bytes", "step counters (1-element fp32 tensor per parameter tensor)",
           tensor_count * kAdamStepBytes, "tensors · 4", fmt::format("{} · 4", tensor_count),
           "torch/optim/adam.py (PyTorch >= 1.12: state['step'] is a tensor)");
@@ -80,18 +79,18 @@ OptimizerStateReport optimizer_state(Optimizer o, const std::vector<TrainableTen
       add("states_bytes", "no state (plain SGD)", 0, "0", "0", "torch.optim.SGD, momentum = 0");
       break;
     case Optimizer::sgd_momentum:
-      add("momentum_bytes", "momentum buffer", checked_mul(s, n, "--optimizer"), "n · s",
+      add("momentum_bytes", "momentum buffer", checked_mul(s, n, "optimizer"), "n · s",
           fmt::format("{} · {}", n, s), "torch.optim.SGD momentum_buffer");
       break;
     case Optimizer::lion:
-      add("momentum_bytes", "momentum (exp_avg)", checked_mul(s, n, "--optimizer"), "n · s",
+      add("momentum_bytes", "momentum (exp_avg)", checked_mul(s, n, "optimizer"), "n · s",
           fmt::format("{} · {}", n, s), "Chen et al. 2023, Algorithm 1 (one moment)");
       break;
     case Optimizer::adafactor: {
       U f = 0;
       for (const auto& t : tensors) f += adafactor_elements(t) * static_cast<U>(t.count);
       add("factored_second_moment_bytes", "row + column statistics (vectors for 1-D tensors)",
-          checked_mul(f, s, "--optimizer"), "Σ (rows + cols) · s", fmt::format("{} · {}", f, s),
+          checked_mul(f, s, "optimizer"), "Σ (rows + cols) · s", fmt::format("{} · {}", f, s),
           "Shazeer & Stern 2018, Sec. 3; HF Adafactor (beta1 = None)");
       break;
     }

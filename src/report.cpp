@@ -172,6 +172,7 @@ nlohmann::json to_json(const Report& r, bool explain) {
 }
 
 std::string to_text(const Report& r) {
+  if (!r.document.empty()) return r.document;
   std::string out = r.title.empty() ? "" : r.title + "\n\n";
   for (const auto& s : r.sections) {
     std::vector<std::vector<std::string>> cells;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "sizeup/error.hpp"
+#include "sizeup/units.hpp"
 
 namespace sizeup {
 namespace {
@@ -21,13 +22,13 @@ std::string num(double v) { return fmt::format("{:.6g}", v); }
 const char* field_of(ScalingGiven g) {
   switch (g) {
     case ScalingGiven::compute:
-      return "--compute";
+      return "compute";
     case ScalingGiven::params:
-      return "--params";
+      return "params";
     case ScalingGiven::tokens:
-      return "--tokens";
+      return "tokens";
   }
-  return "--compute";
+  return "compute";
 }
 
 void check_query(const ScalingQuery& q) {
@@ -67,7 +68,7 @@ ScalingPoint finish(ScalingPoint p, const ScalingQuery& q, const LossFit& f) {
 
 double predicted_loss(double params, double tokens, const LossFit& f) {
   if (!(params > 0) || !(tokens > 0))
-    throw InputError("invalid allocation", "--params", "parameters and tokens must be positive");
+    throw InputError("invalid allocation", "params", "parameters and tokens must be positive");
   return f.E + f.A / std::pow(params, f.alpha) + f.B / std::pow(tokens, f.beta);
 }
 
@@ -83,17 +84,17 @@ ScalingPoint rule_of_thumb_point(const ScalingQuery& q) {
     add(p, "params", "parameters", p.params,
         {"sqrt(C / 120)", "sqrt(" + num(v) + " / 120)", kRule});
     add(p, "tokens", "tokens", p.tokens, {"20 * N", "20 * " + num(p.params), kRule});
-    add(p, "compute_flops", "training FLOPs", v, {"given", num(v), "--compute"});
+    add(p, "compute_flops", "training FLOPs", v, {"given", num(v), "compute"});
   } else {
     p.params        = q.given == ScalingGiven::params ? v : v / kTokensPerParam;
     p.tokens        = kTokensPerParam * p.params;
     p.compute_flops = 6.0 * p.params * p.tokens;
     if (q.given == ScalingGiven::params) {
-      add(p, "params", "parameters", v, {"given", num(v), "--params"});
+      add(p, "params", "parameters", v, {"given", num(v), "params"});
       add(p, "tokens", "tokens", p.tokens, {"20 * N", "20 * " + num(v), kRule});
     } else {
       add(p, "params", "parameters", p.params, {"D / 20", num(v) + " / 20", kRule});
-      add(p, "tokens", "tokens", v, {"given", num(v), "--tokens"});
+      add(p, "tokens", "tokens", v, {"given", num(v), "tokens"});
     }
     add(p, "compute_flops", "training FLOPs", p.compute_flops,
         {"6 * N * D", fmt::format("6 * {} * {}", num(p.params), num(p.tokens)),
@@ -122,7 +123,7 @@ ScalingPoint approach3_point(const ScalingQuery& q, const LossFit& f) {
   } else if (q.given == ScalingGiven::params) {
     c6       = std::exp(std::log(v / G) / a);
     p.params = v;
-    add(p, "params", "parameters", v, {"given", num(v), "--params"});
+    add(p, "params", "parameters", v, {"given", num(v), "params"});
   } else {
     c6       = std::exp(std::log(v * G) / b);
     p.params = c6 / v;
@@ -132,13 +133,13 @@ ScalingPoint approach3_point(const ScalingQuery& q, const LossFit& f) {
   if (q.given == ScalingGiven::tokens) {
     add(p, "params", "parameters", p.params,
         {"(C/6) / D", fmt::format("{} / {}", num(c6), num(v)), kHoffmannEq4});
-    add(p, "tokens", "tokens", v, {"given", num(v), "--tokens"});
+    add(p, "tokens", "tokens", v, {"given", num(v), "tokens"});
   } else {
     add(p, "tokens", "tokens", p.tokens,
         {"(C/6) / N", fmt::format("{} / {}", num(c6), num(p.params)), kHoffmannEq4});
   }
   if (q.given == ScalingGiven::compute) {
-    add(p, "compute_flops", "training FLOPs", v, {"given", num(v), "--compute"});
+    add(p, "compute_flops", "training FLOPs", v, {"given", num(v), "compute"});
   } else {
     add(p, "compute_flops", "training FLOPs", p.compute_flops,
         {q.given == ScalingGiven::params ? "6 * (N/G)^((alpha+beta)/beta)"
@@ -152,7 +153,7 @@ ScalingPoint kaplan_point(const ScalingQuery& q) {
   check_query(q);
   ScalingPoint p;
   p.method       = "kaplan";
-  const double k = kKaplanCoefficient, e = kKaplanExponent, pfd = kFlopsPerPflopDayS;
+  const double k = kKaplanCoefficient, e = kKaplanExponent, pfd = kFlopsPerPflopDay;
   const double v = q.value;
   if (q.given == ScalingGiven::compute) {
     p.compute_flops = v;
@@ -165,20 +166,20 @@ ScalingPoint kaplan_point(const ScalingQuery& q) {
   p.tokens = q.given == ScalingGiven::tokens ? v : p.compute_flops / (6.0 * p.params);
   const std::string c = num(p.compute_flops);
   if (q.given == ScalingGiven::params) {
-    add(p, "params", "non-embedding parameters", v, {"given", num(v), "--params"});
+    add(p, "params", "non-embedding parameters", v, {"given", num(v), "params"});
   } else {
     add(p, "params", "non-embedding parameters", p.params,
         {"1.3e9 * (C / 8.64e19)^0.73", "1.3e9 * (" + c + " / 8.64e19)^0.73", kKaplanFig14});
   }
   if (q.given == ScalingGiven::tokens) {
-    add(p, "tokens", "tokens", v, {"given", num(v), "--tokens"});
+    add(p, "tokens", "tokens", v, {"given", num(v), "tokens"});
   } else {
     add(p, "tokens", "tokens", p.tokens,
         {"C / (6 * N)", fmt::format("{} / (6 * {})", c, num(p.params)),
          "C = 6ND (Kaplan et al. 2020, Sec. 2.1)"});
   }
   if (q.given == ScalingGiven::compute) {
-    add(p, "compute_flops", "training FLOPs", v, {"given", num(v), "--compute"});
+    add(p, "compute_flops", "training FLOPs", v, {"given", num(v), "compute"});
   } else if (q.given == ScalingGiven::params) {
     add(p, "compute_flops", "training FLOPs", p.compute_flops,
         {"8.64e19 * (N / 1.3e9)^(1/0.73)", "8.64e19 * (" + num(v) + " / 1.3e9)^(1/0.73)",
@@ -213,7 +214,7 @@ double log_total_cost(double x, double loss, double d_inf, const LossFit& f) {
 
 InferenceOptimal inference_optimal(const ScalingPoint& ref, double d_inf, const LossFit& f) {
   if (!std::isfinite(d_inf) || d_inf < 0)
-    throw InputError("invalid inference tokens", "--inference-tokens", "must be >= 0");
+    throw InputError("invalid inference tokens", "inference_tokens", "must be >= 0");
   const double loss = predicted_loss(ref.params, ref.tokens, f);
   // The smallest model that can reach `loss` with unlimited data: A / N^alpha = loss - E.
   // Training cost 6ND is smallest at the reference (its compute optimum) and inference cost
@@ -246,7 +247,7 @@ InferenceOptimal inference_optimal(const ScalingPoint& ref, double d_inf, const 
   r.tokens = std::exp(log_tokens_for_loss(x, loss, f));
   // Extreme budgets push the optimum outside doubles (tokens 0 or inf): name the option.
   if (!(r.params > 0 && r.tokens > 0 && std::isfinite(r.params) && std::isfinite(r.tokens)))
-    throw InputError("result out of range", "--inference-tokens", "no finite optimum");
+    throw InputError("result out of range", "inference_tokens", "no finite optimum");
   r.training_flops        = 6.0 * r.params * r.tokens;
   r.inference_flops       = 2.0 * r.params * d_inf;
   r.total_flops           = r.training_flops + r.inference_flops;
@@ -254,7 +255,7 @@ InferenceOptimal inference_optimal(const ScalingPoint& ref, double d_inf, const 
   r.reference_total_flops = 6.0 * ref.params * ref.tokens + 2.0 * ref.params * d_inf;
   for (double v : {r.params, r.tokens, r.total_flops, r.reference_total_flops})
     if (!std::isfinite(v))
-      throw InputError("result out of range", "--inference-tokens", "no finite optimum");
+      throw InputError("result out of range", "inference_tokens", "no finite optimum");
   auto add_row = [&](const char* key, const char* label, double v, Derivation d) {
     r.rows.rows.push_back({key, label, v, std::move(d)});
   };

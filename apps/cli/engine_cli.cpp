@@ -3,10 +3,12 @@
 // the request's options, as strings the library parses and validates.
 #include <fmt/format.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 
 #include "common.hpp"
+#include "sizeup/error.hpp"
 
 namespace sizeup::cli {
 namespace {
@@ -84,14 +86,30 @@ Action register_engine_command(CLI::App& root, const CommandSpec& spec) {
     }
     if (!o.group.empty() && added) added->group(o.group);
   }
-  return [typed, name = spec.name] {
+  std::vector<std::string> files;  // options naming a file the text form is written to
+  for (const auto& o : spec.options)
+    if (o.kind == OptionKind::file) files.push_back(o.name);
+  return [typed, files, name = spec.name] {
     Request req{name, Options::object()};
     for (const auto& [key, value] : typed->values)
       if (value) req.options[key] = *value;
     for (const auto& [key, value] : typed->flags)
       if (value) req.options[key] = *value;
     const Report r = run(req);
-    return Output{r};
+    Output out{r};
+    for (const auto& option : files) {
+      const auto path = text_option(req.options, option);
+      if (!path) continue;
+      const std::string text = to_text(r);
+      std::ofstream f(*path, std::ios::binary | std::ios::trunc);
+      if (!f) throw InputError("cannot write file", option, "cannot open '" + *path + "'");
+      f << text;
+      f.close();
+      if (!f) throw InputError("cannot write file", option, "write to '" + *path + "' failed");
+      out.json[option] = *path;
+      out.text         = fmt::format("wrote {} ({} bytes)\n", *path, text.size());
+    }
+    return out;
   };
 }
 

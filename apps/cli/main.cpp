@@ -1,5 +1,6 @@
-// sizeup command line. Each command lives in cmd_<name>.cpp and returns an Output; this
-// file parses, dispatches and prints, mapping errors to the contract's format and codes.
+// sizeup command line: a generic front end of the engine (engine.hpp). Every command comes
+// from sizeup::commands(); this file parses, dispatches and prints, mapping errors to the
+// contract's format and codes.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "commands.hpp"
 #include "common.hpp"
 #include "sizeup/error.hpp"
 
@@ -89,21 +89,19 @@ int main(int argc, char** argv) {
   app.add_flag("--json", g.json, "print one JSON object on stdout")->configurable(false);
   app.add_flag("--explain", g.explain, "add the derivation (Markdown)");
 
+  // Every command of the engine, in its order; only the one named on the command line is built
+  // (all of them for help and errors), so start-up does not pay for every command's options.
   std::vector<std::pair<CLI::App*, Action>> actions;
-  const auto commands   = all_commands();
   const std::string cmd = argc > 1 ? argv[1] : "";
-  const bool named =
-      std::any_of(commands.begin(), commands.end(), [&](const auto& c) { return cmd == c.first; });
-  for (const auto& [name, reg] : commands) {
-    if (named && cmd != name) continue;
-    const std::size_t before = app.get_subcommands({}).size();
-    Action a                 = reg(app, g);
-    CLI::App* sub            = app.get_subcommands({}).at(before);
-    if (sub->get_name() != name)  // commands.hpp lists each command under the name it registers
-      return fail(
-          fmt::format("internal error (commands.hpp): '{}' registers '{}'", name, sub->get_name()),
-          false, 1);
-    actions.emplace_back(sub, std::move(a));
+  const bool named      = sizeup::find_command(cmd) != nullptr || cmd == "serve";
+  for (const auto& spec : sizeup::commands()) {
+    if (named && cmd != spec.name) continue;
+    Action a = register_engine_command(app, spec);
+    actions.emplace_back(app.get_subcommands({}).back(), std::move(a));
+  }
+  if (!named || cmd == "serve") {  // the front end's own command: starts the HTTP server
+    Action a = register_serve(app, g);
+    actions.emplace_back(app.get_subcommands({}).back(), std::move(a));
   }
   for (auto* sub : app.get_subcommands({})) {
     sub->add_flag("--json", g.json, "print one JSON object on stdout");

@@ -138,6 +138,8 @@ Response run_command(const std::string& command, std::string_view body, Detail d
                      const Limits& limits) {
   if (!find_command(command))  // the route does not exist (sizeup run() would say 400)
     return error_response(404, "command", "no API route /api/" + command);
+  if (command == "bench")  // it times the server's own CPU for seconds: a command-line tool
+    return error_response(404, "command", "bench measures this machine; run sizeup bench");
   if (body.size() > limits.max_body_bytes)
     return error_response(
         413, "body",

@@ -28,6 +28,8 @@ inline const char* kind_name(OptionKind k) {
       return "toggle";
     case OptionKind::json:
       return "json";
+    case OptionKind::file:
+      return "file";
   }
   return "text";
 }
@@ -37,8 +39,10 @@ inline const char* kind_name(OptionKind k) {
 inline nlohmann::json describe_commands() {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& c : commands()) {
+    if (c.name == "bench") continue;  // it times this machine's CPU: command line only
     nlohmann::json options = nlohmann::json::array();
     for (const auto& o : c.options) {
+      if (o.kind == OptionKind::file) continue;  // a file the command line writes: not the API's
       nlohmann::json j = {{"name", o.name}, {"kind", kind_name(o.kind)}, {"help", o.help}};
       if (!o.group.empty()) j["group"] = o.group;
       if (!o.choices.empty()) j["choices"] = o.choices;

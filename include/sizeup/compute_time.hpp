@@ -24,9 +24,7 @@ namespace sizeup {
 // Smallest MFU accepted anywhere (--mfu, --achieved-flops / peak): below it times are absurd.
 inline constexpr double kMinMfu = 1e-6;
 
-// 1 PFLOP-day = 10^15 FLOP/s x 86,400 s (Brown et al. 2020 and the seed slides).
-inline constexpr double kFlopsPerPflopDay = 1e15 * kSecondsPerDay;  // 8.64e19 FLOPs
-inline constexpr double kDefaultMfu       = 0.4;  // assumption shown in the output, not a fact
+inline constexpr double kDefaultMfu = 0.4;  // assumption shown in the output, not a fact
 
 // Shape that feeds PaLM's attention term.
 struct AttentionShape {
@@ -35,6 +33,10 @@ struct AttentionShape {
   std::int64_t head_dim = 0;  // Q, e.g. 128
   std::int64_t seq_len  = 0;  // T, e.g. 4096
 };
+
+// PaLM's attention FLOPs per training token, 12·L·H·Q·T: forward QK^T and softmax·V, 2·Q·T
+// FLOPs each per head, layer and token, backward twice that (Appendix B).
+double palm_attention_flops_per_token(const AttentionShape& s);
 
 // L, H, Q from the model (Q averaged over q/k and v widths for MLA) with the given T.
 AttentionShape attention_shape(const ModelSpec& m, std::int64_t seq_len);
@@ -82,7 +84,7 @@ struct MfuInput {
   std::int64_t gpus         = 1;
   FlopRate peak_flops_per_s = 0;  // one GPU
   // Option an implausible rate is blamed on (--step-seconds when the rate came from a step time).
-  const char* throughput_field = "--tokens-per-second";
+  const char* throughput_field = "tokens_per_second";
 };
 
 // Rows: tokens_per_second, model_flops_per_token, hardware_flops_per_token,

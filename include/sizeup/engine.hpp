@@ -37,6 +37,8 @@ enum class OptionKind {
   flag,      // present or not (true/false in JSON)
   toggle,    // --x / --<off_name>: true, false, or absent
   json,      // a JSON value (API only; e.g. an uploaded config object)
+  file,      // a path the front end writes the report's text form to (command line only:
+             // the library never opens it; other front ends refuse it)
 };
 
 struct OptionSpec {

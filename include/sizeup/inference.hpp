@@ -39,7 +39,7 @@ enum class WeightFormat {
 };
 
 // Parses --dtype: fp32, bf16, fp16, fp8, int8, int4, nf4, gptq-int4, awq-int4, mxfp4.
-WeightFormat parse_weight_format(const std::string& s, const std::string& field = "--dtype");
+WeightFormat parse_weight_format(const std::string& s, const std::string& field = "dtype");
 const char* to_string(WeightFormat f);
 
 // How a DeepSeek MLA cache is held: the compressed latent (vLLM, SGLang) or full per-head

@@ -50,6 +50,9 @@ struct Report {
   nlohmann::json data = nlohmann::json::object();  // JSON that is not rows (model, arrays)
   std::vector<std::string> notes;                  // closing lines of the text form
   std::string explain_intro;                       // Markdown prose before the derivations
+  // A command whose answer is a document (`report`): its text form is this Markdown, not the
+  // tables of `sections` (which still give explain).
+  std::string document;
 
   ReportSection& section(std::string title, std::vector<std::string> columns = {});
 };

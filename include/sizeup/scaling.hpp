@@ -30,10 +30,9 @@ struct LossFit {
 };
 inline constexpr LossFit kChinchillaFit{};  // Hoffmann et al. 2022, Appendix D.2
 
-inline constexpr double kTokensPerParam    = 20.0;     // D = 20 N
-inline constexpr double kKaplanCoefficient = 1.3e9;    // N at C = 1 PFLOP-day (Fig. 14)
-inline constexpr double kKaplanExponent    = 0.73;     // N_opt ∝ C^0.73 (Table 2 of Hoffmann)
-inline constexpr double kFlopsPerPflopDayS = 8.64e19;  // 1e15 FLOP/s x 86,400 s
+inline constexpr double kTokensPerParam    = 20.0;   // D = 20 N
+inline constexpr double kKaplanCoefficient = 1.3e9;  // N at C = 1 PFLOP-day (Fig. 14)
+inline constexpr double kKaplanExponent    = 0.73;   // N_opt ∝ C^0.73 (Table 2 of Hoffmann)
 
 // The quantity the user fixed; the other two follow.
 enum class ScalingGiven { compute, params, tokens };

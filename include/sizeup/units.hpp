@@ -16,6 +16,8 @@ using Seconds    = double;
 inline constexpr double kBytesPerGB    = 1e9;
 inline constexpr double kBytesPerGiB   = 1073741824.0;  // 2^30
 inline constexpr double kSecondsPerDay = 86400.0;       // 24 x 3600
+// 1 PFLOP-day = 10^15 FLOP/s for a day (Brown et al. 2020 and the seed slides): 8.64e19 FLOPs.
+inline constexpr double kFlopsPerPflopDay = 1e15 * kSecondsPerDay;
 
 inline double to_gb(ByteCount bytes) { return static_cast<double>(bytes) / kBytesPerGB; }
 inline double to_gib(ByteCount bytes) { return static_cast<double>(bytes) / kBytesPerGiB; }

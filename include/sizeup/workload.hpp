@@ -69,14 +69,14 @@ struct FinetuneOptions {
 };
 
 // Parsing of the CLI spellings (cli-contract.md); unknown names throw InputError(field).
-Precision parse_precision(const std::string& s, const std::string& field = "--precision");
-Optimizer parse_optimizer(const std::string& s, const std::string& field = "--optimizer");
-Recompute parse_recompute(const std::string& s, const std::string& field = "--recompute");
-AttentionImpl parse_attention(const std::string& s, const std::string& field = "--attention");
-FsdpMode parse_fsdp(const std::string& s, const std::string& field = "--fsdp");
-Schedule parse_schedule(const std::string& s, const std::string& field = "--schedule");
-Offload parse_offload(const std::string& s, const std::string& field = "--offload");
-Finetune parse_finetune(const std::string& s, const std::string& field = "--finetune");
+Precision parse_precision(const std::string& s, const std::string& field = "precision");
+Optimizer parse_optimizer(const std::string& s, const std::string& field = "optimizer");
+Recompute parse_recompute(const std::string& s, const std::string& field = "recompute");
+AttentionImpl parse_attention(const std::string& s, const std::string& field = "attention");
+FsdpMode parse_fsdp(const std::string& s, const std::string& field = "fsdp");
+Schedule parse_schedule(const std::string& s, const std::string& field = "schedule");
+Offload parse_offload(const std::string& s, const std::string& field = "offload");
+Finetune parse_finetune(const std::string& s, const std::string& field = "finetune");
 
 const char* to_string(Precision p);
 const char* to_string(Optimizer o);

@@ -14,6 +14,13 @@ CommandSpec dtypes_command();
 CommandSpec train_command();
 CommandSpec infer_command();
 CommandSpec fit_command();
+CommandSpec time_command();
+CommandSpec mfu_command();
+CommandSpec chinchilla_command();
+CommandSpec bench_command();
+CommandSpec flops_command();
+CommandSpec activations_command();
+CommandSpec report_command();
 CommandSpec plan_command();
 
 // The step-time model's options (plan.cpp; read by step_device() in plan.hpp), shared with

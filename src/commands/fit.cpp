@@ -15,13 +15,9 @@
 namespace sizeup::cmd {
 namespace {
 
+// Bits per weight of a serving format (the number-format table; no quantisation scales).
 int serving_bits(const std::string& d) {
-  if (d == "fp32") return 32;
-  if (d == "bf16" || d == "fp16") return 16;
-  if (d == "fp8" || d == "int8") return 8;
-  if (d == "int4" || d == "nf4") return 4;
-  throw InputError("invalid choice", "dtype",
-                   "'" + d + "' is not one of fp32, bf16, fp16, fp8, int8, int4, nf4");
+  return format_bits(d, "dtype", {"fp32", "bf16", "fp16", "fp8", "int8", "int4", "nf4"});
 }
 
 bool model_given(const Options& o) {
@@ -41,14 +37,7 @@ Report fit_report(const Options& o) {
   const std::string mode = text_option(o, "mode").value_or("train");
   in.infer               = mode == "infer";
   if (const auto v = text_option(o, "precision")) in.precision = parse_precision(*v, "precision");
-  if (const auto v = text_option(o, "grad_dtype")) {
-    if (*v == "fp32")
-      in.grad_bytes = 4;
-    else if (*v == "bf16" || *v == "fp16")
-      in.grad_bytes = 2;
-    else
-      throw InputError("invalid choice", "grad_dtype", "'" + *v + "' is not one of fp32, bf16");
-  }
+  in.grad_bytes = grad_bytes_option(o);
   if (const auto v = text_option(o, "optimizer")) in.optimizer = parse_optimizer(*v, "optimizer");
   // Sharding: ZeRO 3 by default; FSDP strategies map to ZeRO stages as in train's memory model.
   ParallelPlan plan;

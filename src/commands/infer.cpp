@@ -15,13 +15,9 @@
 namespace sizeup::cmd {
 namespace {
 
-// Bytes per KV-cache element for kv_dtype.
+// Bytes per KV-cache element for kv_dtype (the number-format table).
 int kv_bytes(const std::string& s) {
-  if (s == "fp32") return 4;
-  if (s == "bf16" || s == "fp16") return 2;
-  if (s == "fp8" || s == "int8") return 1;
-  throw InputError("unknown dtype", "kv_dtype",
-                   "'" + s + "' is not one of fp32, bf16, fp16, fp8, int8");
+  return format_bits(s, "kv_dtype", {"fp32", "bf16", "fp16", "fp8", "int8"}) / 8;
 }
 
 std::int64_t positive(const Options& o, const char* name, std::int64_t dflt) {
@@ -138,7 +134,7 @@ Report infer_report(const Options& o) {
   try {
     r = inference_memory(m, in);
   } catch (const InputError& e) {  // tp taken from gpus: name the option that was given
-    if (tp_given || (e.field() != "tp" && e.field() != "--tp")) throw;
+    if (tp_given || e.field() != "tp") throw;
     throw InputError(e.subject(), "gpus", e.reason() + " (tp defaults to gpus; give tp)");
   }
   notes.insert(notes.end(), r.notes.begin(), r.notes.end());

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands/commands.hpp"
+#include "sizeup/dtypes.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/hub.hpp"
 #include "sizeup/inference.hpp"
@@ -16,11 +17,11 @@ namespace {
 
 struct WeightFormat {
   const char* name;
-  int bits;
+  const char* dtype;  // its entry in the number-format table (dtypes.hpp)
 };
 // Plain storage, no quantisation scales (those are in `sizeup infer`).
 constexpr WeightFormat kWeightFormats[] = {
-    {"fp32", 32}, {"bf16/fp16", 16}, {"fp8", 8}, {"int8", 8}, {"int4", 4}};
+    {"fp32", "fp32"}, {"bf16/fp16", "bf16"}, {"fp8", "fp8"}, {"int8", "int8"}, {"int4", "int4"}};
 
 std::string pct(ParamCount part, ParamCount total) {
   return total ? fmt::format("{:.2f}%",
@@ -184,7 +185,11 @@ Report params_report(const Options& o) {
   // Weight memory in plain formats: a table of its own (one line per format).
   auto& mem         = r.section("Weight memory", {"weights as", "bytes", "GB (1e9)", "GiB (2^30)"});
   r.data["weights"] = nlohmann::json::array();
-  for (const auto& f : kWeightFormats) {
+  for (const auto& wf : kWeightFormats) {
+    const struct {
+      const char* name;
+      int bits;
+    } f               = {wf.name, find_dtype(wf.dtype)->storage_bits};
     const ByteCount b = weight_bytes(p.total, f.bits);
     r.data["weights"].push_back(
         {{"dtype", f.name}, {"bits", f.bits}, {"bytes", b}, {"gb", to_gb(b)}, {"gib", to_gib(b)}});

@@ -287,7 +287,7 @@ Report plan_report(const Options& o) {
            fmt::format("{:.1f}%", 100 * c.mfu), fmt::format("{:.2f}", to_gib(c.memory_bytes))}));
     }
     if (pr.plans.empty()) {
-      t.notes.push_back("no layout fits: raise --gpus, lower --global-batch or --seq");
+      t.notes.push_back("no layout fits: raise gpus, lower global_batch or seq");
       return;
     }
     // The best layout through the public train path, with every term's derivation.
@@ -310,7 +310,7 @@ Report plan_report(const Options& o) {
   };
 
   if (days) {
-    if (!tokens) throw InputError("missing token count", "tokens", "--days needs --tokens");
+    if (!tokens) throw InputError("missing token count", "tokens", "days needs tokens");
     const DaysAnswer a = fewest_gpus_within(m, in, dev, *tokens, *days);
     r.title = fmt::format("{}: fewest {} GPUs to train {:.4g} tokens within {:g} days", m.name,
                           gpu.name, *tokens, *days);
@@ -326,7 +326,7 @@ Report plan_report(const Options& o) {
     add_search(a.report, a.gpus);
     return r;
   }
-  if (in.gpus < 1) throw InputError("missing GPU count", "gpus", "give --gpus N");
+  if (in.gpus < 1) throw InputError("missing GPU count", "gpus", "give the number of GPUs (gpus)");
   if (sweep) {
     const auto eq = sweep->find('=');
     if (eq == std::string::npos)
@@ -377,8 +377,8 @@ CommandSpec plan_command() {
   std::vector<OptionSpec> own = {
       opt("global_batch", K::count, "sequences per optimizer step (required)"),
       opt("seq", K::count, "tokens per sequence (default 2048)"),
-      opt("tokens", K::quantity, "training tokens (time at the best layout; with --days)"),
-      opt("days", K::number, "find the fewest GPUs that train --tokens within this many days"),
+      opt("tokens", K::quantity, "training tokens (time at the best layout; with days)"),
+      opt("days", K::number, "find the fewest GPUs that train the tokens within this many days"),
       opt("sweep", K::text, "global_batch=V1,V2,... or seq=V1,V2,...: best layout per value"),
       opt("top", K::count, "layouts shown (default 5)"),
       opt("threads", K::count, "search threads (default: every core)"),

@@ -3,8 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "sizeup/dtypes.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/framework.hpp"
 #include "sizeup/params.hpp"
@@ -104,14 +106,7 @@ TrainInput train_input(const Options& o, const ModelSpec& m, const GpuSpec& gpu,
                        std::vector<std::string>& notes) {
   TrainInput in;
   if (const auto v = text_option(o, "precision")) in.precision = parse_precision(*v, "precision");
-  if (const auto v = text_option(o, "grad_dtype")) {
-    if (*v == "fp32")
-      in.grad_bytes = 4;
-    else if (*v == "bf16" || *v == "fp16")
-      in.grad_bytes = 2;
-    else
-      throw InputError("invalid choice", "grad_dtype", "'" + *v + "' is not one of fp32, bf16");
-  }
+  in.grad_bytes = grad_bytes_option(o);
   if (const auto v = text_option(o, "optimizer")) in.optimizer = parse_optimizer(*v, "optimizer");
   const bool batch = has_option(o, "batch"), micro = has_option(o, "micro_batch");
   if (batch && micro)
@@ -225,6 +220,21 @@ TrainInput train_input(const Options& o, const ModelSpec& m, const GpuSpec& gpu,
   if (const auto v = number_option(o, "headroom")) in.headroom = *v;
   validate_plan(m, in);
   return in;
+}
+
+int format_bits(const std::string& name, const std::string& field,
+                const std::vector<std::string>& allowed) {
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  const DType* t = find_dtype(name);
+  if (std::find(allowed.begin(), allowed.end(), name) == allowed.end() || !t)
+    throw InputError("invalid choice", field, "'" + name + "' is not one of " + list);
+  return t->storage_bits;
+}
+
+int grad_bytes_option(const Options& o) {
+  const auto v = text_option(o, "grad_dtype");
+  return v ? format_bits(*v, "grad_dtype", {"fp32", "bf16", "fp16"}) / 8 : 0;
 }
 
 Peak resolve_peak(const GpuSpec& gpu, const std::optional<std::string>& precision) {

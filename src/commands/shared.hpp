@@ -27,6 +27,13 @@ TrainInput train_input(const Options& o, const ModelSpec& m, const GpuSpec& gpu,
 // True when any option of train_options() that shapes a model's activations was given.
 std::vector<std::string> given_workload_options(const Options& o);
 
+// Storage bits per element of a plain number format, read from the one number-format table
+// (the dtype catalog, dtypes.hpp), for a format among `allowed`; errors name `field`.
+int format_bits(const std::string& name, const std::string& field,
+                const std::vector<std::string>& allowed);
+// grad_dtype: 4 or 2 bytes per gradient element, 0 when absent (the recipe's).
+int grad_bytes_option(const Options& o);
+
 // Dense peak FLOP/s of `gpu` for the compute format of `precision` (default bf16).
 struct Peak {
   std::string precision;  // e.g. "bf16"

@@ -98,7 +98,8 @@ class FlopsTest(unittest.TestCase):
     def test_llama_2_7b_default_seq(self):
         j = run_json("flops", "llama-2-7b")
         self.assertEqual(j["seq"], 2048)  # min(4096 positions, 2048)
-        self.assertTrue(any("--seq" in n for n in j["notes"]))
+        # Notes name the option by its identifier (issue 8: no command-line spellings in src/).
+        self.assertTrue(any("set seq" in n for n in j["notes"]))
         # 32 layers: attention 4 * 2 * 4096^2, SwiGLU 3 * 2 * 4096 * 11008, QK^T + AV
         # 2 * 2 * 4096 * 2048, head 2 * 4096 * 32000 (untied).
         per_layer = 8 * 4096**2 + 6 * 4096 * 11008 + 4 * 4096 * 2048

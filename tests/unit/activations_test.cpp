@@ -302,7 +302,7 @@ TEST(activations_test, overflowing_scores_are_an_input_error) {
     activation_memory(llama(), in);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--seq");  // the larger of the two workload sizes is named
+    EXPECT_EQ(e.field(), "seq");  // the larger of the two workload sizes is named
   }
   in.micro_batch = 1000000000000;  // b = 1e12, s = 1e7: b * a * s^2 * p = 6.4e27 bytes
   in.seq_len     = 10000000;
@@ -310,7 +310,7 @@ TEST(activations_test, overflowing_scores_are_an_input_error) {
     activation_memory(llama(), in);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--batch");
+    EXPECT_EQ(e.field(), "batch");
   }
 }
 
@@ -325,12 +325,12 @@ TEST(activations_test, bad_inputs_name_their_field) {
     }
     return std::string("none");
   };
-  EXPECT_EQ(field([](ActivationInput& i) { i.micro_batch = 0; }), "--batch");
-  EXPECT_EQ(field([](ActivationInput& i) { i.seq_len = -1; }), "--seq");
-  EXPECT_EQ(field([](ActivationInput& i) { i.tp = 0; }), "--tp");
-  EXPECT_EQ(field([](ActivationInput& i) { i.cp = 0; }), "--cp");
-  EXPECT_EQ(field([](ActivationInput& i) { i.options.dropout = 1.0; }), "--dropout");
-  EXPECT_EQ(field([](ActivationInput& i) { i.activation_bytes = 0; }), "--activation-dtype");
+  EXPECT_EQ(field([](ActivationInput& i) { i.micro_batch = 0; }), "batch");
+  EXPECT_EQ(field([](ActivationInput& i) { i.seq_len = -1; }), "seq");
+  EXPECT_EQ(field([](ActivationInput& i) { i.tp = 0; }), "tp");
+  EXPECT_EQ(field([](ActivationInput& i) { i.cp = 0; }), "cp");
+  EXPECT_EQ(field([](ActivationInput& i) { i.options.dropout = 1.0; }), "dropout");
+  EXPECT_EQ(field([](ActivationInput& i) { i.activation_bytes = 0; }), "activation_dtype");
 }
 
 }  // namespace

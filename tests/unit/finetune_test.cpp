@@ -46,7 +46,7 @@ TEST(finetune_test, unknown_target_and_bad_rank_name_the_option) {
     lora_adapters(catalog("llama-2-7b"), {"c_attn_typo"}, 8);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--lora-targets");
+    EXPECT_EQ(e.field(), "lora_targets");
   }
   EXPECT_THROW(lora_adapters(catalog("llama-2-7b"), {"q_proj"}, 0), InputError);
 }

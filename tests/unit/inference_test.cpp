@@ -131,7 +131,7 @@ TEST(inference_test, tp_must_divide_heads) {
     inference_memory(m, in);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--tp");
+    EXPECT_EQ(e.field(), "tp");
   }
 }
 
@@ -144,7 +144,7 @@ TEST(inference_test, bad_inputs_name_their_field) {
     parse_weight_format("int3");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--dtype");
+    EXPECT_EQ(e.field(), "dtype");
   }
   EXPECT_EQ(parse_weight_format("gptq-int4"), WeightFormat::gptq_int4);
 }

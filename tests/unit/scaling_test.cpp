@@ -86,7 +86,7 @@ TEST(scaling_test, bad_budget_names_option) {
     approach3_point({ScalingGiven::compute, 0});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--compute");
+    EXPECT_EQ(e.field(), "compute");
   }
   EXPECT_THROW(rule_of_thumb_point({ScalingGiven::tokens, -5}), InputError);
   EXPECT_THROW(kaplan_point({ScalingGiven::params, NAN}), InputError);

@@ -90,7 +90,7 @@ TEST(time_test, bad_mfu_names_the_option) {
       train_time(in);
       FAIL() << "accepted MFU " << bad;
     } catch (const InputError& e) {
-      EXPECT_EQ(e.field(), "--mfu");
+      EXPECT_EQ(e.field(), "mfu");
     }
   }
 }
@@ -106,25 +106,25 @@ TEST(time_test, bad_inputs_name_their_options) {
   };
   TrainTimeInput in = seed_question();
   in.tokens         = -1;
-  EXPECT_EQ(field_of(in), "--tokens");
+  EXPECT_EQ(field_of(in), "tokens");
   in      = seed_question();
   in.gpus = 0;
-  EXPECT_EQ(field_of(in), "--gpus");
+  EXPECT_EQ(field_of(in), "gpus");
   in        = seed_question();
   in.params = 0;
-  EXPECT_EQ(field_of(in), "--params");
+  EXPECT_EQ(field_of(in), "params");
   in                      = seed_question();
   in.achieved_flops_per_s = 2 * kH100Bf16;  // above the peak
-  EXPECT_EQ(field_of(in), "--achieved-flops");
+  EXPECT_EQ(field_of(in), "achieved_flops");
   in     = seed_question();
   in.pue = 0.9;
-  EXPECT_EQ(field_of(in), "--pue");
+  EXPECT_EQ(field_of(in), "pue");
   in     = seed_question();
   in.mfu = 1e-9;  // not a utilisation
-  EXPECT_EQ(field_of(in), "--mfu");
+  EXPECT_EQ(field_of(in), "mfu");
   in        = seed_question();
   in.params = 1e300;  // 6 * 1e300 * 15e12 overflows: reported, never printed as inf
-  EXPECT_EQ(field_of(in), "--params");
+  EXPECT_EQ(field_of(in), "params");
 }
 
 TEST(time_test, flops_per_token_rows) {
@@ -174,7 +174,7 @@ TEST(time_test, mfu_above_one_is_rejected) {
     mfu(in);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--tokens-per-second");
+    EXPECT_EQ(e.field(), "tokens_per_second");
   }
 }
 

@@ -209,30 +209,30 @@ void expect_field(TrainInput in, const char* field) {
 TEST(train_memory_test, divisibility_errors_name_the_option) {
   TrainInput in = base();
   in.plan.tp    = 3;
-  expect_field(in, "--tp");
+  expect_field(in, "tp");
   in         = base();
   in.plan.pp = 3;
-  expect_field(in, "--pp");
+  expect_field(in, "pp");
   in         = base();
   in.plan.dp = 4;
   in.gpus    = 8;
-  expect_field(in, "--gpus");
+  expect_field(in, "gpus");
   in         = base();
   in.plan.ep = 2;
-  expect_field(in, "--ep");
+  expect_field(in, "ep");
   in                       = base();
   in.plan.dp               = 2;
   in.workload.global_batch = 3;
-  expect_field(in, "--global-batch");
+  expect_field(in, "global_batch");
   in         = base();
   in.plan.cp = 3;
-  expect_field(in, "--cp");
+  expect_field(in, "cp");
   in                       = base();
   in.plan.pp               = 4;
   in.plan.schedule         = Schedule::interleaved;
   in.plan.interleave       = 2;
   in.workload.global_batch = 6;  // 6 micro-batches, not a multiple of 4 stages
-  expect_field(in, "--global-batch");
+  expect_field(in, "global_batch");
 }
 
 TEST(train_memory_test, seed_heuristics_354m) {

@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
-#include "common.hpp"
-#include "flops_options.hpp"
+#include "commands/commands.hpp"
+#include "commands/shared.hpp"
 #include "sizeup/compute_time.hpp"
+#include "sizeup/dtypes.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/flops.hpp"
 #include "sizeup/inference.hpp"
@@ -25,14 +25,8 @@
 #include "sizeup/units.hpp"
 #include "sizeup/workload.hpp"
 
-namespace sizeup::cli {
+namespace sizeup::cmd {
 namespace {
-
-struct ReportOptions {
-  ModelOptions model;
-  GpuOptions gpu;
-  std::optional<std::string> batch, seq, tokens, mfu, precision, optimizer, output, zero;
-};
 
 // The workload the report is computed for, every value resolved (defaults applied).
 struct ReportWorkload {
@@ -85,50 +79,46 @@ void append(Section& s, const Breakdown<T>& b,
     s.rows.push_back({prefix + r.key, r.label, nlohmann::json(r.value), show(r), r.derivation});
 }
 
-std::int64_t positive_count(const std::optional<std::string>& v, const char* field,
-                            std::int64_t dflt) {
-  if (!v) return dflt;
-  const std::int64_t n = parse_count(*v, field);
-  if (n < 1) throw InputError("invalid workload", field, "must be a positive whole number");
-  return n;
+std::int64_t positive_count(const Options& o, const char* name, std::int64_t dflt) {
+  const auto n = count_option(o, name);
+  if (!n) return dflt;
+  if (*n < 1) throw InputError("invalid workload", name, "must be a positive whole number");
+  return *n;
 }
 
-ReportWorkload resolve_workload(const ReportOptions& o, const ModelSpec& m, const ParamsReport& p) {
+ReportWorkload resolve_workload(const Options& o, const ModelSpec& m, const ParamsReport& p) {
   ReportWorkload w;
   const std::int64_t seq_default = m.n_ctx > 0 ? std::min<std::int64_t>(m.n_ctx, 2048) : 2048;
-  w.batch                        = positive_count(o.batch, "--batch", 8);
-  w.seq                          = positive_count(o.seq, "--seq", seq_default);
-  if (w.seq > 100000000) throw InputError("invalid workload", "--seq", "at most 10^8 tokens");
-  if (w.batch > 100000000) throw InputError("invalid workload", "--batch", "at most 10^8");
-  if (o.tokens) {
-    w.tokens = parse_quantity(*o.tokens, "--tokens");
-    if (!(w.tokens > 0)) throw InputError("invalid token count", "--tokens", "must be positive");
+  w.batch                        = positive_count(o, "batch", 8);
+  w.seq                          = positive_count(o, "seq", seq_default);
+  if (w.seq > 100000000) throw InputError("invalid workload", "seq", "at most 10^8 tokens");
+  if (w.batch > 100000000) throw InputError("invalid workload", "batch", "at most 10^8");
+  if (const auto tokens = quantity_option(o, "tokens")) {
+    w.tokens = *tokens;
+    if (!(w.tokens > 0)) throw InputError("invalid token count", "tokens", "must be positive");
     w.tokens_given = true;
   } else {
     w.tokens = rule_of_thumb_point({ScalingGiven::params, static_cast<double>(p.active)}).tokens;
-    w.defaults.push_back("--tokens (20 x N, the Chinchilla rule of thumb)");
+    w.defaults.push_back("tokens (20 x N, the Chinchilla rule of thumb)");
   }
-  w.gpu  = resolve_gpu(o.gpu, "h100-sxm");
-  w.gpus = resolve_gpu_count(o.gpu, 8);
-  if (!o.gpu.gpu) w.defaults.push_back("--gpu h100-sxm");
-  if (!o.gpu.gpus) w.defaults.push_back("--gpus 8");
-  if (o.mfu) {
-    w.mfu = parse_mfu(*o.mfu);
+  w.gpu  = resolve_gpu(o, "h100-sxm");
+  w.gpus = resolve_gpu_count(o, 8);
+  if (!has_option(o, "gpu")) w.defaults.push_back("gpu h100-sxm");
+  if (!has_option(o, "gpus")) w.defaults.push_back("gpus 8");
+  if (const auto mfu = mfu_option(o)) {
+    w.mfu = *mfu;
   } else {
-    w.defaults.push_back(fmt::format("--mfu {} (an assumption, not a measurement)", kDefaultMfu));
+    w.defaults.push_back(fmt::format("mfu {} (an assumption, not a measurement)", kDefaultMfu));
   }
-  w.precision = parse_precision(o.precision.value_or("mixed-bf16"));
-  w.peak      = resolve_peak(w.gpu, o.precision.value_or("mixed-bf16"));
-  w.optimizer = parse_optimizer(o.optimizer.value_or("adamw"));
-  if (o.zero) {
-    const std::int64_t z = parse_count(*o.zero, "--zero");
-    if (z < 0 || z > 3) throw InputError("invalid ZeRO stage", "--zero", "must be 0, 1, 2 or 3");
-    w.zero = static_cast<int>(z);
-  }
-  if (!o.batch) w.defaults.push_back("--batch 8");
-  if (!o.seq) w.defaults.push_back(fmt::format("--seq {}", seq_default));
-  if (!o.precision) w.defaults.push_back("--precision mixed-bf16");
-  if (!o.optimizer) w.defaults.push_back("--optimizer adamw");
+  const std::string precision = text_option(o, "precision").value_or("mixed-bf16");
+  w.precision                 = parse_precision(precision, "precision");
+  w.peak                      = resolve_peak(w.gpu, precision);
+  w.optimizer = parse_optimizer(text_option(o, "optimizer").value_or("adamw"), "optimizer");
+  w.zero      = static_cast<int>(int_option(o, "zero", 0, 0, 3));
+  if (!has_option(o, "batch")) w.defaults.push_back("batch 8");
+  if (!has_option(o, "seq")) w.defaults.push_back(fmt::format("seq {}", seq_default));
+  if (!has_option(o, "precision")) w.defaults.push_back("precision mixed-bf16");
+  if (!has_option(o, "optimizer")) w.defaults.push_back("optimizer adamw");
   return w;
 }
 
@@ -172,34 +162,33 @@ Section model_section(const ModelSpec& m, const std::string& source) {
   return s;
 }
 
-Section workload_section(const ReportWorkload& w, const ReportOptions& o) {
+Section workload_section(const ReportWorkload& w, const Options& o) {
   Section s{"workload", "Workload", {}, {}, true};
-  auto src = [](const std::optional<std::string>& v, const char* flag) {
-    return v ? std::string(flag) : std::string("default");
+  auto src = [&](const char* name) {
+    return has_option(o, name) ? std::string("given (") + name + ")" : std::string("default");
   };
   s.rows.push_back(given("batch", "sequences per step (B)", w.batch,
-                         with_commas(static_cast<std::uint64_t>(w.batch)),
-                         src(o.batch, "--batch")));
+                         with_commas(static_cast<std::uint64_t>(w.batch)), src("batch")));
   s.rows.push_back(given("seq_len", "tokens per sequence (T)", w.seq,
-                         with_commas(static_cast<std::uint64_t>(w.seq)), src(o.seq, "--seq")));
+                         with_commas(static_cast<std::uint64_t>(w.seq)), src("seq")));
   s.rows.push_back(given("tokens", "training tokens (D)", w.tokens,
                          fmt::format("{} ({})", sci(w.tokens), human_count(w.tokens)),
-                         w.tokens_given ? "--tokens" : "20 x N (Chinchilla rule of thumb)"));
-  const std::string gpu_source =
-      w.gpu.name == "custom" ? "--gpu custom" : "GPU catalog (`sizeup gpus " + w.gpu.name + "`)";
+                         w.tokens_given ? "given (tokens)" : "20 x N (Chinchilla rule of thumb)"));
+  const std::string gpu_source = w.gpu.name == "custom"
+                                     ? "given (gpu custom)"
+                                     : "GPU catalog (`sizeup gpus " + w.gpu.name + "`)";
   s.rows.push_back(given("gpu", "accelerator", w.gpu.name, w.gpu.display_name, gpu_source));
   s.rows.push_back(given("gpus", "accelerators (G)", w.gpus,
-                         with_commas(static_cast<std::uint64_t>(w.gpus)),
-                         src(o.gpu.gpus, "--gpus")));
+                         with_commas(static_cast<std::uint64_t>(w.gpus)), src("gpus")));
   s.rows.push_back(given("peak_flops_per_s", "dense peak per GPU (P)", w.peak.flops_per_s,
                          fmt::format("{:g} TFLOP/s ({})", w.peak.flops_per_s / 1e12, w.peak.dtype),
                          gpu_source));
   s.rows.push_back(given("mfu", "model FLOPs utilisation", w.mfu, fmt::format("{:g}", w.mfu),
-                         o.mfu ? "--mfu" : "default (assumed)"));
+                         has_option(o, "mfu") ? "given (mfu)" : "default (assumed)"));
   s.rows.push_back(given("precision", "precision recipe", to_string(w.precision),
-                         to_string(w.precision), src(o.precision, "--precision")));
+                         to_string(w.precision), src("precision")));
   s.rows.push_back(given("optimizer", "optimizer", to_string(w.optimizer), to_string(w.optimizer),
-                         src(o.optimizer, "--optimizer")));
+                         src("optimizer")));
   if (!w.defaults.empty()) {
     std::string list;
     for (const auto& d : w.defaults) list += (list.empty() ? "" : ", ") + d;
@@ -246,9 +235,11 @@ Section weights_section(const ParamsReport& p) {
     const char* label;
     int bits;
   };
-  for (const F& f :
-       {F{"fp32_bytes", "weights in fp32", 32}, F{"bf16_bytes", "weights in bf16/fp16", 16},
-        F{"int8_bytes", "weights in int8", 8}, F{"int4_bytes", "weights in int4", 4}}) {
+  auto bits = [](const char* dtype) { return find_dtype(dtype)->storage_bits; };  // dtypes.hpp
+  for (const F& f : {F{"fp32_bytes", "weights in fp32", bits("fp32")},
+                     F{"bf16_bytes", "weights in bf16/fp16", bits("bf16")},
+                     F{"int8_bytes", "weights in int8", bits("int8")},
+                     F{"int4_bytes", "weights in int4", bits("int4")}}) {
     const ByteCount b = weight_bytes(p.total, f.bits);
     s.rows.push_back({f.key,
                       f.label,
@@ -356,7 +347,7 @@ Section training_memory_section(const ModelSpec& m, const ReportWorkload& w) {
   }
   s.notes.push_back(fmt::format(
       "{} sequences per step over {} data-parallel GPUs: micro-batch {} of {} tokens per GPU, "
-      "ZeRO {} (--zero; see `sizeup train` for tensor and pipeline parallelism)",
+      "ZeRO {} (zero; see `sizeup train` for tensor and pipeline parallelism)",
       w.batch, w.gpus, micro, w.seq, w.zero));
   if (micro * w.gpus != w.batch)
     s.notes.push_back(fmt::format("{} sequences do not divide over {} GPUs: rounded up to {}",
@@ -434,7 +425,9 @@ Section scaling_section(const ParamsReport& p, const ReportWorkload& w) {
                     loss,
                     fmt::format("{:.4f} nats/token", loss),
                     {"E + A / N^alpha + B / D^beta",
-                     fmt::format("1.69 + 406.4 / {:.6g}^0.34 + 410.7 / {:.6g}^0.28", n, w.tokens),
+                     fmt::format("{:g} + {:g} / {:.6g}^{:g} + {:g} / {:.6g}^{:g}", kChinchillaFit.E,
+                                 kChinchillaFit.A, n, kChinchillaFit.alpha, kChinchillaFit.B,
+                                 w.tokens, kChinchillaFit.beta),
                      "Hoffmann et al. 2022, Appendix D.2 (Approach 3 fit)"}});
   s.rows.push_back({"tokens_per_param",
                     "tokens per parameter (D / N)",
@@ -466,7 +459,7 @@ std::string section_markdown(const Section& s) {
       t += "| " + r.label + " | " + r.shown + " | " + r.derivation.source + " |\n";
     md += t;
   } else {
-    for (const auto& r : s.rows) md += explain_row(r.label, r.derivation, r.shown);
+    for (const auto& r : s.rows) md += explain_markdown(r.label, r.derivation, r.shown);
   }
   if (!s.notes.empty()) {
     md += "\n";
@@ -475,8 +468,16 @@ std::string section_markdown(const Section& s) {
   return md + "\n";
 }
 
-Output report_output(const ReportOptions& o) {
-  const ModelSpec m      = resolve_model(o.model);
+// A report section as a section of the engine's report (for explain and Markdown).
+ReportSection engine_section(const Section& s) {
+  ReportSection out{s.title, {}, {}, s.notes};
+  for (const auto& r : s.rows)
+    out.rows.push_back(make_row("", r.label, r.value, Unit::none, r.derivation, {}, r.shown));
+  return out;
+}
+
+Report report_report(const Options& o) {
+  const ModelSpec m      = resolve_model(o);
   const ParamsReport p   = count_params(m);
   const ReportWorkload w = resolve_workload(o, m, p);
   ParamsSource src;
@@ -484,8 +485,9 @@ Output report_output(const ReportOptions& o) {
   src.model  = m.name;
   if (m.n_attention_layers() + m.n_layer_dec > 0) src.attention = attention_shape(m, w.seq);
 
+  const auto model_name = text_option(o, "model");
   const std::string model_source =
-      o.model.model.empty() ? "command-line shape flags" : "model config (" + o.model.model + ")";
+      !model_name ? std::string("shape options") : "model config (" + *model_name + ")";
   const std::vector<Section> sections = {model_section(m, model_source),
                                          workload_section(w, o),
                                          params_section(m, p),
@@ -496,7 +498,10 @@ Output report_output(const ReportOptions& o) {
                                          time_section(src, w),
                                          scaling_section(p, w)};
 
-  std::string md = fmt::format("# Sizing up {}: a worked example\n\n", m.name);
+  Report rep;
+  rep.title       = fmt::format("Sizing up {}: a worked example", m.name);
+  std::string& md = rep.document;
+  md              = "# " + rep.title + "\n\n";
   md += fmt::format(
       "{} parameters ({}), {} layers of width {}; {} sequences of {} tokens per step, {} "
       "training tokens on {} x {} at MFU {:g}.\n\n",
@@ -507,44 +512,63 @@ Output report_output(const ReportOptions& o) {
       "result, with its source. GB = 10^9 bytes, GiB = 2^30 bytes.\n\n";
   for (const auto& s : sections) md += section_markdown(s);
 
-  Output out;
-  out.json["model"]    = m.name;
-  out.json["sections"] = nlohmann::json::array();
-  for (const auto& s : sections) out.json["sections"].push_back(section_json(s));
-  out.json["output"] = o.output ? nlohmann::json(*o.output) : nlohmann::json(nullptr);
-  if (o.output) {
-    std::ofstream f(*o.output, std::ios::binary | std::ios::trunc);
-    if (!f) throw InputError("cannot write report", "--output", "cannot open '" + *o.output + "'");
-    f << md;
-    f.close();
-    if (!f)
-      throw InputError("cannot write report", "--output", "write to '" + *o.output + "' failed");
-    out.text = fmt::format("wrote {} ({} bytes)\n", *o.output, md.size());
-  } else {
-    out.text = md;
+  rep.data["model"]    = m.name;
+  rep.data["sections"] = nlohmann::json::array();
+  for (const auto& s : sections) {
+    rep.data["sections"].push_back(section_json(s));
+    rep.sections.push_back(engine_section(s));
   }
-  return out;
+  rep.data["output"] = nullptr;  // the front end that writes the document fills it
+  return rep;
 }
 
 }  // namespace
 
-Action register_report(CLI::App& root, GlobalOptions&) {
-  auto* app = root.add_subcommand(
-      "report", "a complete worked example in Markdown: shape, parameters, memory, FLOPs, time");
-  auto o = std::make_shared<ReportOptions>();
-  add_model_options(app, o->model);
-  add_gpu_options(app, o->gpu, "h100-sxm");
-  add_quantity(app, "--batch", o->batch, "sequences per optimizer step (default 8)");
-  add_quantity(app, "--seq", o->seq, "tokens per sequence (default min(max positions, 2048))");
-  add_quantity(app, "--tokens", o->tokens, "training tokens D (default 20 x N)");
-  add_quantity(app, "--mfu", o->mfu, "model FLOPs utilisation in (0, 1] (default 0.4)");
-  app->add_option("--precision", o->precision,
-                  "training recipe: fp32, bf16, fp16, mixed-bf16 (default), mixed-fp16, fp8");
-  app->add_option("--optimizer", o->optimizer,
-                  "adamw (default), adam8bit, sgd, sgd-momentum, adafactor, lion");
-  add_quantity(app, "--zero", o->zero, "ZeRO stage 0-3 for the training memory (default 0)");
-  app->add_option("--output", o->output, "write the Markdown report to FILE");
-  return [o] { return report_output(*o); };
+CommandSpec report_command() {
+  using K      = OptionKind;
+  auto options = join(model_options(), gpu_options("h100-sxm"));
+  for (auto& spec : std::vector<OptionSpec>{
+           {"batch", K::count, "sequences per optimizer step (default 8)", "", {}, "", false},
+           {"seq",
+            K::count,
+            "tokens per sequence (default min(max positions, 2048))",
+            "",
+            {},
+            "",
+            false},
+           {"tokens", K::quantity, "training tokens D (default 20 x N)", "", {}, "", false},
+           mfu_spec(),
+           {"precision",
+            K::text,
+            "training recipe: fp32, bf16, fp16, mixed-bf16 (default), mixed-fp16, fp8",
+            "",
+            {},
+            "",
+            false},
+           {"optimizer",
+            K::text,
+            "adamw (default), adam8bit, sgd, sgd-momentum, adafactor, lion",
+            "",
+            {},
+            "",
+            false},
+           {"zero",
+            K::number,
+            "ZeRO stage 0-3 for the training memory (default 0)",
+            "",
+            {},
+            "",
+            false},
+           {"output",
+            K::file,
+            "write the Markdown report to FILE (command line only)",
+            "",
+            {},
+            "",
+            false}})
+    options.push_back(std::move(spec));
+  return {"report", "a complete worked example in Markdown: shape, parameters, memory, FLOPs, time",
+          std::move(options), report_report};
 }
 
-}  // namespace sizeup::cli
+}  // namespace sizeup::cmd

@@ -1,5 +1,7 @@
 // sizeup bench: time square matrix products with OpenBLAS on this machine and report the
 // achieved FLOP/s and the fraction of the CPU's theoretical peak (the seed's MFU procedure).
+// The one command that measures rather than computes: it reads /proc/cpuinfo and times BLAS
+// calls here; the arithmetic (peak, fraction) is cpu_bench.hpp's.
 #include <cblas.h>
 #include <dlfcn.h>
 #include <fmt/format.h>
@@ -9,20 +11,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "common.hpp"
+#include "commands/commands.hpp"
+#include "commands/shared.hpp"
 #include "sizeup/cpu_bench.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/quantity.hpp"
 
-namespace sizeup::cli {
+namespace sizeup::cmd {
 namespace {
-
-struct BenchOptions {
-  std::vector<std::string> sizes{"256", "512", "1024", "2048"};
-  std::string dtype = "both";
-  std::optional<std::string> repeats, cores, ghz, fma_units, vector_bits;
-  bool quiet = false;
-};
 
 // OpenBLAS is opened only when `sizeup bench` runs: linked into the binary, its loading and
 // thread start-up cost every other command about 10 ms of start-up time.
@@ -36,14 +32,14 @@ struct Blas {
 template <class F>
 void bind(void* lib, F& fn, const char* name) {
   fn = reinterpret_cast<F>(dlsym(lib, name));
-  if (!fn) throw InputError("OpenBLAS lacks a symbol", "bench", name);
+  if (!fn) throw InputError("OpenBLAS lacks a symbol", "command", name);
 }
 
 const Blas& blas() {
   static const Blas b = [] {
     void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!lib)
-      throw InputError("OpenBLAS not found", "bench",
+      throw InputError("OpenBLAS not found", "command",
                        "install Debian's libopenblas0 (scripts/install-deps.sh)");
     Blas r;
     bind(lib, r.sgemm, "cblas_sgemm");
@@ -106,50 +102,60 @@ Seconds measure(std::int64_t n, std::int64_t repeats) {
   return median_seconds(samples);
 }
 
-std::int64_t parse_size(const std::string& s) {
-  const std::int64_t n = parse_count(s, "--sizes");
-  if (n < 1 || n > 16384)
-    throw InputError("invalid matrix size", "--sizes", fmt::format("{} not in 1..16384", s));
-  return n;
+std::vector<std::int64_t> sizes_option(const Options& o) {
+  std::vector<std::int64_t> sizes;
+  const std::string list = text_option(o, "sizes").value_or("256,512,1024,2048");
+  std::string cur;
+  for (char c : list + ",") {
+    if (c != ',') {
+      cur += c;
+      continue;
+    }
+    if (cur.empty()) continue;
+    const std::int64_t n = parse_count(cur, "sizes");
+    if (n < 1 || n > 16384)
+      throw InputError("invalid matrix size", "sizes", fmt::format("{} not in 1..16384", cur));
+    sizes.push_back(n);
+    cur.clear();
+  }
+  if (sizes.empty()) throw InputError("invalid matrix size", "sizes", "give sizes such as 256,512");
+  return sizes;
 }
 
-CpuSpec cpu_from(const BenchOptions& o) {
+CpuSpec cpu_from(const Options& o) {
   CpuSpec cpu = detect_cpu();
-  if (o.cores) cpu.cores = parse_count(*o.cores, "--cores");
-  if (o.ghz) cpu.clock_ghz = parse_quantity(*o.ghz, "--ghz");
-  if (o.fma_units) cpu.fma_units = static_cast<int>(parse_count(*o.fma_units, "--fma-units"));
-  if (o.vector_bits) {
-    const auto bits = parse_count(*o.vector_bits, "--vector-bits");
-    if (bits != 128 && bits != 256 && bits != 512)
-      throw InputError("invalid vector width", "--vector-bits", "must be 128, 256 or 512");
-    cpu.vector_bits = static_cast<int>(bits), cpu.vector_isa = "given";
+  if (const auto v = count_option(o, "cores")) cpu.cores = *v;
+  if (const auto v = number_option(o, "ghz")) cpu.clock_ghz = *v;
+  if (const auto v = count_option(o, "fma_units")) cpu.fma_units = static_cast<int>(*v);
+  if (const auto bits = count_option(o, "vector_bits")) {
+    if (*bits != 128 && *bits != 256 && *bits != 512)
+      throw InputError("invalid vector width", "vector_bits", "must be 128, 256 or 512");
+    cpu.vector_bits = static_cast<int>(*bits), cpu.vector_isa = "given";
   }
   return cpu;
 }
 
-Output bench_output(const BenchOptions& o) {
-  if (o.dtype != "fp32" && o.dtype != "fp64" && o.dtype != "both")
-    throw InputError("unknown dtype", "--dtype", "must be fp32, fp64 or both");
-  const std::int64_t repeats = o.repeats ? parse_count(*o.repeats, "--repeats") : 5;
+Report bench_report(const Options& o) {
+  const std::string which    = text_option(o, "dtype").value_or("both");
+  const std::int64_t repeats = count_option(o, "repeats").value_or(5);
   if (repeats < 1 || repeats > 1000)
-    throw InputError("invalid repeats", "--repeats", "must be in 1..1000");
-  std::vector<std::int64_t> sizes;
-  for (const auto& s : o.sizes) sizes.push_back(parse_size(s));
-  const CpuSpec cpu = cpu_from(o);
+    throw InputError("invalid repeats", "repeats", "must be in 1..1000");
+  const std::vector<std::int64_t> sizes = sizes_option(o);
+  const bool quiet                      = flag_option(o, "quiet");
+  const CpuSpec cpu                     = cpu_from(o);
   blas().set_num_threads(static_cast<int>(cpu.cores));
   std::vector<std::pair<std::string, int>> dtypes;
-  if (o.dtype != "fp64") dtypes.push_back({"fp32", 4});
-  if (o.dtype != "fp32") dtypes.push_back({"fp64", 8});
+  if (which != "fp64") dtypes.push_back({"fp32", 4});
+  if (which != "fp32") dtypes.push_back({"fp64", 8});
 
-  Output out;
   std::vector<MatmulResult> results;
   Breakdown<FlopRate> peaks;
-  const bool progress     = !o.quiet && isatty(STDERR_FILENO);
+  const bool progress     = !quiet && isatty(STDERR_FILENO);
   const std::size_t total = dtypes.size() * sizes.size();
   for (const auto& [dtype, bytes] : dtypes) {
     peaks.rows.push_back(cpu_peak(cpu, bytes, dtype));
     for (const auto n : sizes) {
-      if (!o.quiet)
+      if (!quiet)
         fmt::print(stderr, "{}[{}/{}] {} {}x{}x{} ...{}", progress ? "\r" : "", results.size() + 1,
                    total, dtype, n, n, n, progress ? "" : "\n");
       const Seconds med = bytes == 4 ? measure<float>(n, repeats) : measure<double>(n, repeats);
@@ -158,7 +164,8 @@ Output bench_output(const BenchOptions& o) {
   }
   if (progress) fmt::print(stderr, "\r{:40}\r", "");
 
-  auto& j  = out.json;
+  Report rep;
+  auto& j  = rep.data;
   j["cpu"] = {{"model", cpu.model},
               {"cores", cpu.cores},
               {"clock_ghz", cpu.clock_ghz},
@@ -166,10 +173,17 @@ Output bench_output(const BenchOptions& o) {
               {"vector_bits", cpu.vector_bits},
               {"vector_isa", cpu.vector_isa}};
   for (const auto& p : peaks.rows) j["peak_flops_per_s"][p.key.substr(5)] = p.value;
-  j["repeats"]                               = repeats;
-  j["results"]                               = nlohmann::json::array();
-  std::vector<std::vector<std::string>> rows = {
-      {"dtype", "n", "FLOPs", "median s", "achieved GFLOP/s", "of peak"}};
+  j["repeats"] = repeats;
+  j["results"] = nlohmann::json::array();
+  rep.title =
+      fmt::format("{}: {} cores at {:.3g} GHz, {} FMA units x {}-bit vectors ({})", cpu.model,
+                  cpu.cores, cpu.clock_ghz, cpu.fma_units, cpu.vector_bits, cpu.vector_isa);
+  auto& peak = rep.section("Theoretical peak");
+  for (const auto& p : peaks.rows)
+    peak.rows.push_back(make_row("", "theoretical " + p.label, p.value, Unit::none, p.derivation,
+                                 {}, fmt::format("{:.1f} GFLOP/s", p.value / 1e9)));
+  auto& measured =
+      rep.section("Measured", {"dtype", "n", "FLOPs", "median s", "achieved GFLOP/s", "of peak"});
   const MatmulResult* best = nullptr;
   for (const auto& r : results) {
     j["results"].push_back({{"dtype", r.dtype},
@@ -178,47 +192,58 @@ Output bench_output(const BenchOptions& o) {
                             {"median_seconds", r.median},
                             {"achieved_flops_per_s", r.achieved_flops_per_s},
                             {"fraction_of_peak", r.fraction_of_peak}});
-    rows.push_back({r.dtype, std::to_string(r.n), fmt::format("{:.4g}", r.flops),
-                    fmt::format("{:.4g}", r.median),
-                    fmt::format("{:.1f}", r.achieved_flops_per_s / 1e9),
-                    fmt::format("{:.1f}%", 100 * r.fraction_of_peak)});
+    measured.rows.push_back(
+        make_row("", r.dtype, r.n, Unit::none, r.derivation,
+                 {fmt::format("{:.4g}", r.flops), fmt::format("{:.4g}", r.median),
+                  fmt::format("{:.1f}", r.achieved_flops_per_s / 1e9),
+                  fmt::format("{:.1f}%", 100 * r.fraction_of_peak)},
+                 std::to_string(r.n)));
     if (!best || r.fraction_of_peak > best->fraction_of_peak) best = &r;
   }
   j["mfu"]  = best->fraction_of_peak;
   j["best"] = {
       {"dtype", best->dtype}, {"n", best->n}, {"achieved_flops_per_s", best->achieved_flops_per_s}};
-  out.text =
-      fmt::format("{}: {} cores at {:.3g} GHz, {} FMA units x {}-bit vectors ({})\n", cpu.model,
-                  cpu.cores, cpu.clock_ghz, cpu.fma_units, cpu.vector_bits, cpu.vector_isa);
-  for (const auto& p : peaks.rows)
-    out.text += fmt::format("theoretical {}: {:.1f} GFLOP/s\n", p.label, p.value / 1e9);
-  out.text += "\n" + table(rows);
-  out.text += fmt::format(
-      "\nbest: {} n={} at {:.1f}% of peak (clock from /proc/cpuinfo; "
-      "override with --ghz, --fma-units, --cores)\n",
-      best->dtype, best->n, 100 * best->fraction_of_peak);
-  auto show   = [](const FlopRate& v) { return fmt::format("{:.4g} FLOP/s", v); };
-  out.explain = explain_rows<FlopRate>("Theoretical peak", peaks, show) + "\n### Measured\n\n";
-  for (const auto& r : results)
-    out.explain += explain_row(fmt::format("{} n={}", r.dtype, r.n), r.derivation,
-                               fmt::format("{:.1f}%", 100 * r.fraction_of_peak));
-  return out;
+  rep.notes.push_back(fmt::format(
+      "best: {} n={} at {:.1f}% of peak (clock from /proc/cpuinfo; override with ghz, fma_units, "
+      "cores)",
+      best->dtype, best->n, 100 * best->fraction_of_peak));
+  return rep;
 }
 
 }  // namespace
 
-Action register_bench(CLI::App& root, GlobalOptions&) {
-  auto* app = root.add_subcommand("bench", "measured matmul throughput and MFU on this CPU");
-  auto o    = std::make_shared<BenchOptions>();
-  app->add_option("--sizes", o->sizes, "square sizes n (n x n x n products)")->delimiter(',');
-  app->add_option("--dtype", o->dtype, "fp32, fp64 or both (default both)");
-  add_quantity(app, "--repeats", o->repeats, "timed repeats per size, median reported (default 5)");
-  add_quantity(app, "--cores", o->cores, "cores (BLAS threads) for the peak (default: all)");
-  add_quantity(app, "--ghz", o->ghz, "clock in GHz for the peak (default: /proc/cpuinfo)");
-  add_quantity(app, "--fma-units", o->fma_units, "FMA pipes per core (default 2)");
-  add_quantity(app, "--vector-bits", o->vector_bits, "FMA vector width: 128, 256 or 512");
-  app->add_flag("--quiet", o->quiet, "no progress on stderr");
-  return [o] { return bench_output(*o); };
+CommandSpec bench_command() {
+  using K = OptionKind;
+  return {
+      "bench",
+      "measured matmul throughput and MFU on this CPU",
+      {{"sizes",
+        K::text,
+        "square sizes n, comma-separated (n x n x n products)",
+        "",
+        {},
+        "",
+        false},
+       {"dtype",
+        K::text,
+        "fp32, fp64 or both (default both)",
+        "",
+        {"fp32", "fp64", "both"},
+        "",
+        false},
+       {"repeats",
+        K::count,
+        "timed repeats per size, median reported (default 5)",
+        "",
+        {},
+        "",
+        false},
+       {"cores", K::count, "cores (BLAS threads) for the peak (default: all)", "", {}, "", false},
+       {"ghz", K::number, "clock in GHz for the peak (default: /proc/cpuinfo)", "", {}, "", false},
+       {"fma_units", K::count, "FMA pipes per core (default 2)", "", {}, "", false},
+       {"vector_bits", K::count, "FMA vector width: 128, 256 or 512", "", {}, "", false},
+       {"quiet", K::flag, "no progress on stderr", "", {}, "", false}},
+      bench_report};
 }
 
-}  // namespace sizeup::cli
+}  // namespace sizeup::cmd
