@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common.hpp"
+#include "serving_cli.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/inference.hpp"
 #include "sizeup/json.hpp"
@@ -19,6 +20,7 @@ struct InferOptions {
   std::optional<std::string> dtype, kv_dtype, batch, context, seq, encoder_seq, tp, group_size;
   std::optional<std::string> mla_cache, prefill_chunk, overhead, utilization;
   bool no_double_quant = false, quantize_head = false;
+  ServingCliOptions serving;
 };
 
 // Bytes per KV-cache element for --kv-dtype.
@@ -120,6 +122,14 @@ Output infer_output(const InferOptions& o) {
     if (!(v >= 0) || v > 1e18)
       throw InputError("invalid overhead", "--overhead", "must be between 0 and 1e18 bytes");
     in.overhead_bytes = static_cast<ByteCount>(std::llround(v));
+  } else if (o.utilization) {
+    // The headroom --gpu-utilization leaves (vLLM's 1 - gpu_memory_utilization) is where the
+    // CUDA context and allocator slack live: subtracting sizeup's 1 GiB as well counted the
+    // same memory twice.
+    in.overhead_bytes = 0;
+    notes.push_back(
+        "runtime overhead 0: --gpu-utilization's headroom holds the CUDA context and allocator "
+        "slack (give --overhead to count it as well)");
   }
 
   // The fraction of memory usable is checked even when no --gpu asks for the fit that uses it.
@@ -266,6 +276,12 @@ Output infer_output(const InferOptions& o) {
                                       [](const double& v) { return fmt::format("{:.6g}", v); });
     }
   }
+  std::optional<GpuSpec> serving_gpu;
+  if (o.gpu.gpu) serving_gpu = resolve_gpu(o.gpu);
+  std::optional<double> util;
+  if (o.utilization) util = parse_quantity(*o.utilization, "--gpu-utilization");
+  add_serving_output(o.serving, {m, in, serving_gpu ? &*serving_gpu : nullptr, gpus, util}, out,
+                     notes);
   j["notes"]       = notes;
   j["derivations"] = der;
   for (const auto& n : notes) out.text += "note: " + n + "\n";
@@ -302,6 +318,7 @@ Action register_infer(CLI::App& root, GlobalOptions&) {
                   "runtime overhead per GPU (default 1GiB; bytes, 2GiB, 1.5GB)");
   app->add_option("--gpu-utilization", o->utilization,
                   "fraction of GPU memory usable (default 1.0; vLLM uses 0.9)");
+  add_serving_options(app, o->serving);
   return [o] { return infer_output(*o); };
 }
 
