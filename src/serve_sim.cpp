@@ -1,9 +1,10 @@
 // Continuous-batching simulator. See include/sizeup/serve_sim.hpp for the scheduling rules and
 // sources; docs/serving.md for how it was checked.
 //
-// Speed: a step in which every running sequence decodes, and nothing can join, repeats until
-// the next arrival, completion or block shortage; such runs are advanced k steps at a time
-// (one pass over the running set per run, a scalar loop for the step times).
+// Speed: decoding requests are kept implicitly (their lengths follow a global decode-step
+// count), so a step costs O(1) plus its prefill chunks; a run of decode-only steps in which
+// nobody can join is advanced to the next completion or arrival at once, with the closed-form
+// sum of its step times.
 #include "sizeup/serve_sim.hpp"
 
 #include <fmt/format.h>
@@ -12,6 +13,8 @@
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <queue>
+#include <tuple>
 
 #include "sizeup/error.hpp"
 
@@ -41,22 +44,30 @@ struct Rng {
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
 };
 
+enum class State : std::uint8_t { pending, waiting, prefilling, decoding, done };
+
+// One request. While decoding, its cache length and output count are implicit:
+// len = len_join + (D - d_join), generated = gen_join + (D - d_join), D the global count of
+// decode steps (every running decode advances in every step).
 struct Req {
   double arrival = 0, first_token = -1, done = -1;
   I prompt = 0, gen = 0;
-  // Tokens still to compute: prompt + generated - computed (decoding: 1, the token sampled
-  // last); a token is sampled when that reaches 0.
-  I computed  = 0;  // tokens whose KV is in the cache
+  // Tokens still to compute: prompt + generated - computed (a decode computes the token
+  // sampled last); a token is sampled when that reaches 0.
+  I computed  = 0;  // tokens whose KV is in the cache (prefilling)
   I generated = 0;  // output tokens sampled
-  I blocks    = 0;
+  I blocks    = 0;  // KV blocks held
+  I d_join = 0, len_join = 0, gen_join = 0;
+  std::uint32_t version = 0;  // bumped on preemption: stale heap and stack entries are skipped
+  State state           = State::pending;
 };
 
 Percentiles percentiles(std::vector<double>& v) {
   Percentiles p;
   if (v.empty()) return p;
   auto at = [&](double q) {
-    const std::size_t k =
-        std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
+    const std::size_t k = std::min(
+        v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
     return v[k];
   };
@@ -82,17 +93,20 @@ SimReport simulate_serving(const StepCostModel& cost, const SimInput& in) {
   if (in.gen < 1) throw InputError("invalid generation length", "gen", "must be at least 1");
   if (!(in.length_spread >= 0 && in.length_spread < 1))
     throw InputError("invalid spread", "length_spread", "must be in [0, 1)");
-  if (in.max_num_seqs < 1 || in.max_num_batched_tokens < 1 || in.block_size < 1 || in.kv_blocks < 0)
+  if (in.max_num_seqs < 1 || in.max_num_batched_tokens < 1 || in.block_size < 1 ||
+      in.kv_blocks < 0 || in.block_size > 1 << 20)
     throw InputError("invalid scheduler limit", "max_num_seqs", "limits must be positive");
   const I bs = in.block_size;
-  // A request must fit alone, or the engine could never finish it.
-  const I longest = static_cast<I>(std::ceil(static_cast<double>(in.prompt + in.gen) * (1 + in.length_spread))) + 1;
+  // Every running decode is scheduled in every step (vLLM schedules running requests first).
+  const I max_seqs = std::min(in.max_num_seqs, in.max_num_batched_tokens);
+  const I longest =
+      static_cast<I>(std::ceil(static_cast<double>(in.prompt + in.gen) * (1 + in.length_spread))) +
+      1;
   if (in.kv_blocks > 0 && ceil_div(longest, bs) > in.kv_blocks)
     throw InputError("KV cache too small", "kv_blocks",
                      fmt::format("{} blocks of {} tokens cannot hold one request of up to {} "
                                  "tokens",
                                  in.kv_blocks, bs, longest));
-  const I kv_total = in.kv_blocks > 0 ? in.kv_blocks : std::numeric_limits<I>::max() / 4;
 
   Rng rng(in.seed);
   std::vector<Req> reqs(static_cast<std::size_t>(in.requests));
@@ -109,24 +123,89 @@ SimReport simulate_serving(const StepCostModel& cost, const SimInput& in) {
     r.prompt  = length(in.prompt);
     r.gen     = length(in.gen);
   }
+  auto R = [&](I idx) -> Req& { return reqs[static_cast<std::size_t>(idx)]; };
 
   SimReport rep;
   std::deque<I> waiting;   // FCFS; preempted requests go back to the front
-  std::vector<I> running;  // admission order
-  std::vector<I> keep;     // scratch
-  running.reserve(static_cast<std::size_t>(in.max_num_seqs));
-  keep.reserve(static_cast<std::size_t>(in.max_num_seqs));
-  I next_arrival = 0, free_blocks = kv_total, completed = 0;
+  std::vector<I> prefill;  // running requests still prefilling, in admission order
+  std::vector<std::pair<I, std::uint32_t>> admitted;  // admission order (lazy: stale entries)
+  // Decoding set, aggregated: count, cache tokens, count by (len - D) mod bs, finish heap.
+  I n_dec = 0, D = 0;
+  double ctx_dec = 0;
+  std::vector<I> by_phase(static_cast<std::size_t>(bs), 0);
+  using Fin = std::tuple<I, I, std::uint32_t>;  // (finish D, request, version)
+  std::priority_queue<Fin, std::vector<Fin>, std::greater<Fin>> fin;
+  const I kv_total = in.kv_blocks > 0 ? in.kv_blocks : std::numeric_limits<I>::max() / 4;
+  I free_blocks = kv_total, next_arrival = 0, completed = 0, running = 0;
   double now = reqs.front().arrival, running_time = 0;
   const double first_arrival = now;
 
-  auto finish = [&](Req& r) {
-    r.done = now;
+  auto phase = [&](I x) { return static_cast<std::size_t>(((x % bs) + bs) % bs); };
+  // Decodes needing a new block in the step after D steps: those whose length is a multiple
+  // of bs (the new token starts a block).
+  auto dec_need = [&](I d) { return by_phase[phase(-d)]; };
+  auto dec_len  = [&](const Req& r) { return r.len_join + (D - r.d_join); };
+  auto finish   = [&](Req& r) {
+    r.done  = now;
+    r.state = State::done;
     free_blocks += r.blocks;
     r.blocks = 0;
+    --running;
     ++completed;
   };
-  // Blocks request r needs to hold `tokens` tokens; false if the pool cannot give them.
+  auto leave_decode = [&](Req& r) {  // bring its implicit state up to date, drop aggregates
+    const I len = dec_len(r);
+    r.generated = r.gen_join + (D - r.d_join);
+    r.computed  = len;
+    r.blocks    = ceil_div(len, bs);
+    --n_dec;
+    ctx_dec -= static_cast<double>(len);
+    --by_phase[phase(r.len_join - r.d_join)];
+  };
+  auto join_decode = [&](I idx) {
+    Req& r     = R(idx);
+    r.state    = State::decoding;
+    r.d_join   = D;
+    r.len_join = r.computed;
+    r.gen_join = r.generated;
+    ++n_dec;
+    ctx_dec += static_cast<double>(r.computed);
+    ++by_phase[phase(r.len_join - r.d_join)];
+    fin.emplace(D + (r.gen - r.generated), idx, r.version);
+  };
+  // Preempts the most recently admitted running request (recomputation: its cache is dropped
+  // and it returns to the front of the queue). False when nothing runs.
+  auto preempt_last = [&]() {
+    while (!admitted.empty()) {
+      const auto [idx, ver] = admitted.back();
+      admitted.pop_back();
+      Req& r = R(idx);
+      if (r.version != ver || (r.state != State::decoding && r.state != State::prefilling))
+        continue;
+      if (r.state == State::decoding)
+        leave_decode(r);
+      else
+        prefill.erase(std::find(prefill.begin(), prefill.end(), idx));
+      free_blocks += r.blocks;
+      r.blocks   = 0;
+      r.computed = 0;
+      ++r.version;
+      r.state = State::waiting;
+      --running;
+      ++rep.preemptions;
+      waiting.push_front(idx);
+      return true;
+    }
+    return false;
+  };
+  auto valid_top = [&]() -> const Fin* {  // drop stale finish entries
+    while (!fin.empty()) {
+      const auto& [d, idx, ver] = fin.top();
+      if (R(idx).version == ver && R(idx).state == State::decoding) return &fin.top();
+      fin.pop();
+    }
+    return nullptr;
+  };
   auto grow = [&](Req& r, I tokens) {
     const I need = ceil_div(tokens, bs) - r.blocks;
     if (need <= 0) return true;
@@ -135,151 +214,158 @@ SimReport simulate_serving(const StepCostModel& cost, const SimInput& in) {
     r.blocks += need;
     return true;
   };
-  auto preempt = [&](I idx) {  // recomputation: drop its cache, back to the queue's front
-    Req& r = reqs[static_cast<std::size_t>(idx)];
-    free_blocks += r.blocks;
-    r.blocks   = 0;
-    r.computed = 0;  // the prompt and the tokens generated so far are recomputed
-    ++rep.preemptions;
-    waiting.push_front(idx);
-  };
 
+  std::vector<std::pair<I, I>> sched;  // prefill chunks this step: (request, tokens)
   while (completed < in.requests) {
-    while (next_arrival < in.requests &&
-           reqs[static_cast<std::size_t>(next_arrival)].arrival <= now)
+    while (next_arrival < in.requests && R(next_arrival).arrival <= now) {
+      R(next_arrival).state = State::waiting;
       waiting.push_back(next_arrival++);
-    if (running.empty() && waiting.empty()) {
-      now = reqs[static_cast<std::size_t>(next_arrival)].arrival;
+    }
+    if (running == 0 && waiting.empty()) {
+      now = R(next_arrival).arrival;
       continue;
     }
 
-    // Fast path: all running sequences decode and nobody can join before something changes.
-    bool all_decode = !running.empty();
-    for (I idx : running)
-      if (const Req& r = reqs[static_cast<std::size_t>(idx)];
-          r.generated == 0 || r.prompt + r.generated - r.computed != 1) {
-        all_decode = false;
-        break;
+    // Fast path: only decodes run and nobody can join before the next completion (or
+    // arrival): advance j steps at once with the closed-form sum of their times.
+    if (prefill.empty() && n_dec > 0) {
+      const I budget_left = in.max_num_batched_tokens - n_dec;
+      bool blocked        = running >= max_seqs || budget_left <= 0;
+      if (!blocked && !waiting.empty()) {  // the head cannot get blocks for its first chunk
+        const Req& h  = R(waiting.front());
+        const I chunk = std::min(budget_left, h.prompt + h.generated - h.computed);
+        blocked       = ceil_div(chunk, bs) > free_blocks - dec_need(D);
       }
-    const I n = static_cast<I>(running.size());
-    if (all_decode && n <= in.max_num_batched_tokens && (waiting.empty() || n >= in.max_num_seqs)) {
-      I k        = std::numeric_limits<I>::max();
-      double ctx = 0;  // tokens in the cache over the running set
-      for (I idx : running) {
-        const Req& r = reqs[static_cast<std::size_t>(idx)];
-        k            = std::min(k, r.gen - r.generated);
-        ctx += static_cast<double>(r.computed);
-      }
-      k = std::min(k, (free_blocks / n) * bs);  // n * ceil(k / bs) blocks at most
-      if (k >= 2) {
-        const double next_t        = next_arrival < in.requests
-                                         ? reqs[static_cast<std::size_t>(next_arrival)].arrival
-                                         : std::numeric_limits<double>::infinity();
-        const bool arrivals_matter = n < in.max_num_seqs;
-        I j                        = 0;
-        const double nf            = static_cast<double>(n);
-        while (j < k) {
-          // Each sequence attends to its cache plus the new token.
-          const double dt = cost.seconds(nf, ctx + nf, ctx);
+      if (blocked || waiting.empty()) {
+        const Fin* top = valid_top();
+        I k            = std::get<0>(*top) - D;  // steps to the next completion
+        // Steps whose block needs the pool covers.
+        I j_blocks = 0, left = free_blocks;
+        const I cycle = n_dec;  // one new block per sequence per bs steps
+        if (cycle > 0 && left / cycle > 1) {
+          const I cycles = left / cycle - 1;
+          j_blocks       = cycles * bs;
+          left -= cycles * cycle;
+        }
+        while (j_blocks < k && dec_need(D + j_blocks) <= left) left -= dec_need(D + j_blocks++);
+        k = std::min(k, j_blocks);
+        if (k >= 1) {
+          const double nf = static_cast<double>(n_dec);
+          I j             = k;
+          if (waiting.empty() && !blocked && next_arrival < in.requests) {
+            // Stop at the step during which the next request arrives.
+            const double gap = R(next_arrival).arrival - now;
+            if (cost.decode_run_seconds(nf, ctx_dec, static_cast<double>(k)) > gap) {
+              I lo = 0, hi = k;  // run(lo) <= gap < run(hi)
+              while (hi - lo > 1) {
+                const I mid = lo + (hi - lo) / 2;
+                (cost.decode_run_seconds(nf, ctx_dec, static_cast<double>(mid)) > gap ? hi : lo) =
+                    mid;
+              }
+              j = hi;
+            }
+          }
+          const double dt = cost.decode_run_seconds(nf, ctx_dec, static_cast<double>(j));
+          free_blocks -= (j / bs) * n_dec;  // a window of bs steps: one block each
+          for (I i = j - j % bs; i < j; ++i) free_blocks -= dec_need(D + i);
+          // Block ownership per request is settled when it leaves (blocks = ceil(len / bs)).
           now += dt;
           running_time += dt * nf;
-          ctx += nf;
-          ++j;
-          ++rep.steps;
-          if (arrivals_matter && now >= next_t) break;
-        }
-        for (I idx : running) {
-          Req& r = reqs[static_cast<std::size_t>(idx)];
-          r.computed += j;
-          r.generated += j;
-          grow(r, r.computed);
-        }
-        keep.clear();
-        for (I idx : running) {
-          Req& r = reqs[static_cast<std::size_t>(idx)];
-          if (r.generated >= r.gen)
+          ctx_dec += nf * static_cast<double>(j);
+          D += j;
+          rep.steps += j;
+          while (const Fin* t = valid_top()) {
+            if (std::get<0>(*t) > D) break;
+            Req& r = R(std::get<1>(*t));
+            fin.pop();
+            leave_decode(r);
             finish(r);
-          else
-            keep.push_back(idx);
+          }
+          continue;
         }
-        running.swap(keep);
-        continue;
       }
     }
 
-    // General step: decodes and running prefill chunks first, then new requests, within the
-    // token budget; blocks allocated for the tokens computed in this step.
-    I budget      = in.max_num_batched_tokens;
-    double tokens = 0, pairs = 0, kv_read = 0;
-    keep.clear();
-    std::vector<std::pair<I, I>> sched;  // (request, new tokens)
-    sched.reserve(running.size() + 8);
-    for (std::size_t i = 0; i < running.size() && budget > 0; ++i) {
-      const I idx = running[i];
-      Req& r      = reqs[static_cast<std::size_t>(idx)];
-      // Tokens to compute: the rest of the prompt (and, after a preemption, of the outputs
-      // so far), or the last sampled token when decoding.
+    // General step. Decodes first: each needs a block when its length is a multiple of bs;
+    // preempt the latest admitted requests while the pool cannot give them.
+    while (n_dec > 0 && dec_need(D) > free_blocks && preempt_last()) {
+    }
+    I budget = in.max_num_batched_tokens - n_dec;
+    free_blocks -= n_dec > 0 ? dec_need(D) : 0;
+    sched.clear();
+    // Running prefills (chunked), in admission order.
+    for (std::size_t i = 0; i < prefill.size() && budget > 0;) {
+      const I idx   = prefill[i];
+      Req& r        = R(idx);
       const I chunk = std::min(budget, r.prompt + r.generated - r.computed);
-      // Allocate, preempting the latest admitted requests while blocks are short.
-      bool ok = grow(r, r.computed + chunk);
-      while (!ok && running.size() > i + 1) {
-        preempt(running.back());
-        running.pop_back();
+      bool ok       = grow(r, r.computed + chunk);
+      while (!ok) {
+        // Preempt from the back; stop if that was this request.
+        const std::uint32_t ver = r.version;
+        if (!preempt_last() || r.version != ver) break;
         ok = grow(r, r.computed + chunk);
       }
-      if (!ok) {  // even alone it cannot grow: preempt itself
-        preempt(idx);
-        running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-        break;
-      }
+      if (!ok) break;
       sched.emplace_back(idx, chunk);
       budget -= chunk;
+      // Preemption may have removed entries before this one: find it again.
+      i = static_cast<std::size_t>(std::find(prefill.begin(), prefill.end(), idx) -
+                                   prefill.begin()) +
+          1;
     }
-    // Admit waiting requests (FCFS) while the budget, max_num_seqs and blocks allow.
-    while (budget > 0 && !waiting.empty() && static_cast<I>(running.size()) < in.max_num_seqs) {
+    // New requests, FCFS, while the token budget, max_num_seqs and the pool allow.
+    while (budget > 0 && !waiting.empty() && running < max_seqs) {
       const I idx   = waiting.front();
-      Req& r        = reqs[static_cast<std::size_t>(idx)];
+      Req& r        = R(idx);
       const I chunk = std::min(budget, r.prompt + r.generated - r.computed);
       if (!grow(r, r.computed + chunk)) break;
       waiting.pop_front();
-      running.push_back(idx);
+      r.state = State::prefilling;
+      prefill.push_back(idx);
+      admitted.emplace_back(idx, r.version);
+      ++running;
       sched.emplace_back(idx, chunk);
       budget -= chunk;
     }
-    if (sched.empty()) {  // nothing fits (all blocks held by preempted work): wait for arrivals
-      if (next_arrival < in.requests)
-        now = std::max(now, reqs[static_cast<std::size_t>(next_arrival)].arrival);
+    if (sched.empty() && n_dec == 0) {         // nothing can run: wait for the next arrival
+      if (next_arrival >= in.requests) break;  // cannot happen: one request always fits
+      now = std::max(now, R(next_arrival).arrival);
       continue;
     }
+    const double nd = static_cast<double>(n_dec);
+    double tokens = nd, pairs = ctx_dec + nd, kv_read = ctx_dec;
     for (const auto& [idx, c] : sched) {
-      const Req& r   = reqs[static_cast<std::size_t>(idx)];
-      const double p = static_cast<double>(r.computed), cf = static_cast<double>(c);
+      const double p = static_cast<double>(R(idx).computed), cf = static_cast<double>(c);
       tokens += cf;
       pairs += cf * p + cf * (cf + 1) / 2;
       kv_read += p;
     }
     const double dt = cost.seconds(tokens, pairs, kv_read);
     now += dt;
-    running_time += dt * static_cast<double>(running.size());
+    running_time += dt * static_cast<double>(running);
     ++rep.steps;
-    for (const auto& [idx, c] : sched) {
-      Req& r = reqs[static_cast<std::size_t>(idx)];
-      r.computed += c;
-      // A token is sampled when the whole prompt (and any recomputed output) is in the cache.
-      if (r.computed == r.prompt + r.generated) {
-        if (r.generated == 0) r.first_token = now;
-        ++r.generated;
-      }
+    ctx_dec += nd;
+    ++D;
+    while (const Fin* t = valid_top()) {
+      if (std::get<0>(*t) > D) break;
+      Req& r = R(std::get<1>(*t));
+      fin.pop();
+      leave_decode(r);
+      finish(r);
     }
-    keep.clear();
-    for (I idx : running) {
-      Req& r = reqs[static_cast<std::size_t>(idx)];
+    for (const auto& [idx, c] : sched) {
+      Req& r = R(idx);
+      r.computed += c;
+      if (r.computed < r.prompt + r.generated) continue;
+      // The whole prompt (and any recomputed output) is cached: a token is sampled.
+      if (r.generated == 0) r.first_token = now;
+      ++r.generated;
+      prefill.erase(std::find(prefill.begin(), prefill.end(), idx));
       if (r.generated >= r.gen)
         finish(r);
       else
-        keep.push_back(idx);
+        join_decode(idx);
     }
-    running.swap(keep);
   }
 
   std::vector<double> ttft, tpot, e2e;

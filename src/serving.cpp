@@ -387,6 +387,35 @@ double StepCostModel::seconds(double tokens, double pairs, double kv_read) const
          overhead_seconds;
 }
 
+double StepCostModel::decode_run_seconds(double n, double ctx0, double j) const {
+  if (j <= 0) return 0;
+  // Step i: compute c0 + c1 i, memory m0 + m1 i (both affine in the context ctx0 + i n).
+  const double touched = n_expert > 0 ? expected_distinct_experts(n_expert, n_expert_used, n) : 0;
+  const double c0      = (n * flops_per_token + (ctx0 + n) * attn_flops_per_pair) / compute_rate;
+  const double c1      = n * attn_flops_per_pair / compute_rate;
+  const double m0 =
+      (dense_weight_bytes + touched * expert_bytes_per_expert + kv_bytes_per_token * (ctx0 + n)) /
+      memory_rate;
+  const double m1    = n * kv_bytes_per_token / memory_rate;
+  const double fixed = comm_fixed_seconds + n * comm_per_token_seconds + overhead_seconds;
+  auto line_sum      = [](double p, double q, double a, double b) {  // sum_{i=a}^{b-1} p + q i
+    return (b - a) * p + q * (b * (b - 1) / 2 - a * (a - 1) / 2);
+  };
+  double total = j * fixed;
+  // The lines cross at most once, at x; below it one dominates, above it the other.
+  const double x = c1 != m1 ? (m0 - c0) / (c1 - m1) : -1;
+  if (x <= 0 || x >= j) {
+    const double mid = (j - 1) / 2;  // whichever is larger over the whole range
+    total += c0 + c1 * mid >= m0 + m1 * mid ? line_sum(c0, c1, 0, j) : line_sum(m0, m1, 0, j);
+    return total;
+  }
+  const double split       = std::ceil(x);
+  const bool compute_first = c0 >= m0;
+  total += compute_first ? line_sum(c0, c1, 0, split) + line_sum(m0, m1, split, j)
+                         : line_sum(m0, m1, 0, split) + line_sum(c0, c1, split, j);
+  return total;
+}
+
 StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
                               const ServingLayout& layout, const ServingHardware& hw,
                               const ServingEfficiency& eff) {

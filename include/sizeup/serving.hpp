@@ -146,6 +146,9 @@ struct StepCostModel {
   // Seconds of a step with `tokens` new tokens whose queries attend to `pairs` (query,
   // context) pairs in total, reading `kv_read` cached tokens and writing `tokens`.
   double seconds(double tokens, double pairs, double kv_read) const;
+  // Total seconds of j consecutive decode steps of n sequences whose caches hold ctx0 tokens
+  // in total before the first (each step adds n): a closed form of the sum of seconds().
+  double decode_run_seconds(double n, double ctx0, double j) const;
 };
 
 StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
