@@ -29,6 +29,11 @@ GpuSpec parse_gpu(const nlohmann::json& j) {
   g.intra_node_bandwidth_bytes_per_s = j.value("intra_node_bandwidth_bytes_per_s", 0.0);
   g.inter_node_bandwidth_bytes_per_s = j.value("inter_node_bandwidth_bytes_per_s", 0.0);
   g.gpus_per_node                    = j.value("gpus_per_node", 8);
+  g.sm_count                         = j.value("sm_count", 0);
+  g.pcie_bandwidth_bytes_per_s       = j.value("pcie_bandwidth_bytes_per_s", 32e9);
+  g.intra_node_latency_seconds       = j.value("intra_node_latency_seconds", 2e-6);
+  g.inter_node_latency_seconds       = j.value("inter_node_latency_seconds", 5e-6);
+  g.nvlink_domain_gpus               = j.value("nvlink_domain_gpus", 0);
   g.source                           = j.value("source", std::string());
   return g;
 }

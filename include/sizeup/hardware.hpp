@@ -23,6 +23,12 @@ struct GpuSpec {
   double intra_node_bandwidth_bytes_per_s = 0;  // per GPU, one direction, e.g. 450e9 (NVLink 4)
   double inter_node_bandwidth_bytes_per_s = 0;  // per GPU, one direction, e.g. 50e9
   int gpus_per_node                       = 8;
+  // Performance-model fields (perf_model.hpp), each sourced in the catalog's perf_source.
+  int sm_count                      = 0;     // streaming multiprocessors, e.g. 108 (0: unknown)
+  double pcie_bandwidth_bytes_per_s = 32e9;  // host link, one direction, e.g. 32e9 (Gen4 x16)
+  double intra_node_latency_seconds = 2e-6;  // per message on NVLink, e.g. 2e-6 (assumption)
+  double inter_node_latency_seconds = 5e-6;  // per message on the network, e.g. 5e-6
+  int nvlink_domain_gpus            = 0;     // GPUs on one NVLink fabric (0: gpus_per_node)
   std::string source;
 
   // Dense peak for a dtype name ("bf16", "fp16", "fp8", "fp32", "tf32", ...); throws
