@@ -15,11 +15,6 @@ namespace {
 
 using I = std::int64_t;
 
-double comp(const ComponentWeights& w, Component c) { return w.bytes[static_cast<int>(c)]; }
-double elems(const ComponentWeights& w, Component c) {
-  return w.matmul_elements[static_cast<int>(c)];
-}
-
 // Bytes per activation element: fp32 when serving fp32, else 16-bit.
 double act_bytes(WeightFormat f) { return f == WeightFormat::fp32 ? 4.0 : 2.0; }
 
@@ -29,19 +24,29 @@ double act_bytes(WeightFormat f) { return f == WeightFormat::fp32 ? 4.0 : 2.0; }
 constexpr double kDequantOpsPerElement = 2.0;
 constexpr double kVectorToTensorRatio  = 1.0 / 16.0;
 
+// One weight matrix kind of the decoder, per GPU: `count` products of B x k by k x n.
+struct Mat {
+  Component comp;
+  double n = 0, k = 0;   // output and input width on this GPU
+  double count     = 0;  // layers x matrices (experts: all experts of all MoE layers)
+  double bytes     = 0;  // stored bytes on this GPU, all `count` matrices
+  double quantized = 0;  // elements stored quantised (dequantised when used)
+};
+
 struct Ctx {
   const ModelSpec& m;
   InferenceInput in;
   ServingLayout layout;
-  ServingHardware hw;
+  DeviceModel d;
   ServingEfficiency eff;
   ComponentWeights w;
+  std::vector<Mat> mats;
   double kv_token_layer = 0;  // KV bytes per token per layer per GPU (all layers / L)
   double kv_token       = 0;  // all layers
   I L                   = 0;
 };
 
-void check(const ModelSpec& m, const ServingLayout& l, const ServingHardware& hw,
+void check(const ModelSpec& m, const ServingLayout& l, const DeviceModel& d,
            const ServingEfficiency& e) {
   if (l.tp < 1) throw InputError("invalid tensor parallelism", "tp", "must be at least 1");
   if (l.pp < 1) throw InputError("invalid pipeline parallelism", "pp", "must be at least 1");
@@ -57,46 +62,69 @@ void check(const ModelSpec& m, const ServingLayout& l, const ServingHardware& hw
                        fmt::format("{} ranks must divide {} experts and the {} GPUs of a replica",
                                    l.ep, m.n_expert, l.gpus()));
   }
-  if (!(hw.peak_flops_per_s > 0) || !(hw.bandwidth_bytes_per_s > 0))
+  if (!(d.peak_flops_per_s > 0) || !(d.memory_bandwidth_bytes_per_s > 0))
     throw InputError("incomplete accelerator", "gpu",
                      "step times need memory bandwidth and peak FLOP/s");
-  auto frac = [](double v, const char* f) {
-    if (!(v > 0 && v <= 1)) throw InputError("invalid efficiency", f, "must be in (0, 1]");
-  };
-  frac(e.matmul, "matmul_efficiency");
-  frac(e.memory, "memory_efficiency");
-  frac(e.link, "link_efficiency");
-  if (!(e.collective_latency_seconds >= 0) || !(e.step_overhead_seconds >= 0))
-    throw InputError("invalid latency", "collective_latency", "must be non-negative");
+  if (!(e.step_overhead_seconds >= 0) || !std::isfinite(e.step_overhead_seconds))
+    throw InputError("invalid overhead", "step_overhead", "must be a non-negative time");
 }
 
 Ctx make_ctx(const ModelSpec& m, const InferenceInput& in0, const ServingLayout& layout,
-             const ServingHardware& hw, const ServingEfficiency& eff) {
-  check(m, layout, hw, eff);
+             const DeviceModel& d, const ServingEfficiency& eff) {
+  check(m, layout, d, eff);
   if (m.encoder_decoder || !m.causal)
     throw InputError("unsupported model", "model", "serving step times cover decoder-only models");
   InferenceInput in = in0;
   in.tp             = layout.tp;
   in.batch          = 1;
   in.context        = 1;
-  Ctx c{m, in, layout, hw, eff, weights_by_component(m, in), 0, 0, m.n_layer};
+  Ctx c{m, in, layout, d, eff, weights_by_component(m, in), {}, 0, 0, m.n_layer};
   c.kv_token       = inference_memory(m, in).kv_cache_bytes;
   c.kv_token_layer = c.kv_token / static_cast<double>(m.n_layer);
+  // Matrices by component; stored bytes shared out by elements (the component's bytes include
+  // its few non-matmul tensors, such as biases).
+  const double t            = static_cast<double>(layout.tp);
+  double comp_elems[10]     = {};
+  std::vector<Tensor> table = tensor_table(m);
+  for (const Tensor& x : table)
+    if (x.is_matmul && x.stack == Stack::decoder && x.shape.size() >= 2)
+      comp_elems[static_cast<int>(x.component)] +=
+          static_cast<double>(x.elements_per_layer()) * static_cast<double>(x.repeat);
+  for (const Tensor& x : table) {
+    if (!x.is_matmul || x.stack != Stack::decoder || x.shape.size() < 2) continue;
+    Mat mt;
+    mt.comp    = x.component;
+    double out = static_cast<double>(x.shape[x.shape.size() - 2]);
+    double inw = static_cast<double>(x.shape.back());
+    mt.count   = static_cast<double>(x.repeat);
+    for (std::size_t i = 0; i + 2 < x.shape.size(); ++i)
+      mt.count *= static_cast<double>(x.shape[i]);
+    if (x.split == Split::row)
+      inw /= t;
+    else if (x.split != Split::replicated)
+      out /= t;
+    mt.n             = out;
+    mt.k             = inw;
+    const int ci     = static_cast<int>(x.component);
+    const double all = static_cast<double>(x.elements_per_layer()) * static_cast<double>(x.repeat);
+    // A tied head reads the embedding table.
+    const double comp_bytes =
+        x.tied ? c.w.bytes[static_cast<int>(Component::token_embedding)] : c.w.bytes[ci];
+    mt.bytes     = x.tied ? comp_bytes : comp_bytes * all / comp_elems[ci];
+    mt.quantized = x.tied ? 0 : c.w.quantized_elements > 0 ? mt.n * mt.k * mt.count : 0;
+    if (in.weights == WeightFormat::bf16 || in.weights == WeightFormat::fp16 ||
+        in.weights == WeightFormat::fp32 || x.component == Component::router ||
+        x.component == Component::output_head)
+      mt.quantized = 0;
+    c.mats.push_back(mt);
+  }
   return c;
 }
 
-// Link bandwidth of a group of n GPUs: NVLink inside a node, the network across nodes.
-double link_rate(const Ctx& c, I n) {
-  const double bw = n <= c.hw.gpus_per_node || c.hw.inter_node_bytes_per_s <= 0
-                        ? c.hw.link_bytes_per_s
-                        : c.hw.inter_node_bytes_per_s;
-  return bw * c.eff.link;
-}
-
-// A compute/memory operator: roofline time at the efficient peak and bandwidth.
+// A compute/memory operator: the shared model's GEMM efficiency and bandwidth.
 OpCost roofline_op(const Ctx& c, std::string key, std::string label, double flops,
-                   double vector_ops, double weight, double kv_read, double kv_write, double act,
-                   std::string formula) {
+                   double compute_seconds, double vector_ops, double weight, double kv_read,
+                   double kv_write, double act, std::string formula) {
   OpCost o;
   o.key              = std::move(key);
   o.label            = std::move(label);
@@ -105,19 +133,19 @@ OpCost roofline_op(const Ctx& c, std::string key, std::string label, double flop
   o.kv_read_bytes    = kv_read;
   o.kv_write_bytes   = kv_write;
   o.activation_bytes = act;
-  const double rate  = c.hw.peak_flops_per_s * c.eff.matmul;
-  const double tc    = flops / rate + vector_ops / (rate * kVectorToTensorRatio);
+  const double vec   = c.d.peak16_flops_per_s * c.d.k.gemm_peak_fraction * kVectorToTensorRatio;
+  const double tc    = compute_seconds + vector_ops / vec;
   const double bytes = weight + kv_read + kv_write + act;
-  const double tm    = bytes / (c.hw.bandwidth_bytes_per_s * c.eff.memory);
+  const double tm    = memory_seconds(c.d, bytes);
   o.seconds          = std::max(tc, tm);
   o.bound            = tc > tm ? "compute" : "memory";
   o.derivation       = {
-            "max(FLOPs / (peak * eff_mm) + dequant ops / (peak/16 * eff_mm), bytes / (BW * eff_mem))",
-            fmt::format("{}; max({:.4g} / {:.4g} + {:.4g} / {:.4g}, {:.4g} / {:.4g}) = {:.4g} s", formula,
-                        flops, rate, vector_ops, rate * kVectorToTensorRatio, bytes,
-                        c.hw.bandwidth_bytes_per_s * c.eff.memory, o.seconds),
-            "roofline per operator (Williams et al. 2009); efficiencies from the shared performance "
-                  "model"};
+            "max(sum of GEMM compute times (perf_model) + dequant ops / vector rate, bytes / (BW * f))",
+            fmt::format("{}; max({:.4g} + {:.4g} / {:.4g}, {:.4g} / {:.4g}) = {:.4g} s", formula,
+                        compute_seconds, vector_ops, vec, bytes,
+                        c.d.memory_bandwidth_bytes_per_s * c.d.k.memory_bw_fraction, o.seconds),
+            "roofline per operator (Williams et al. 2009); GEMM shape efficiency and fractions of "
+                  "peak from the shared performance model (perf_model.hpp)"};
   return o;
 }
 
@@ -131,6 +159,53 @@ double attended_pairs(double b, double T, double past, double w) {
   return b * (sum_to(past + T) - sum_to(past));
 }
 
+// Shape efficiency of a serving GEMM: the shared model's tile and wave quantization
+// (perf_model.hpp gemm_shape_efficiency), with the two choices libraries make for the few-row
+// products of decode and short prefills: row tiles as small as the rows (CUTLASS/cuBLAS ship
+// 16-, 32- and 64-row tiles), and split-K, which cuts the k dimension into slices of at least
+// 256 so that the tiles fill the SMs (CUTLASS "split-K" and "stream-K"; Osama et al. 2023).
+double serving_gemm_efficiency(const DeviceModel& d, double m, double n, double k) {
+  if (m >= d.k.tile_m || d.sm_count <= 0) return gemm_shape_efficiency(d, m, n, k);
+  const double tm    = std::clamp(std::exp2(std::ceil(std::log2(std::max(m, 1.0)))), 16.0,
+                                  static_cast<double>(d.k.tile_m));
+  const double tn    = d.k.tile_n;
+  const double tile  = (m * n) / (std::ceil(m / tm) * tm * std::ceil(n / tn) * tn);
+  const double tiles = std::ceil(m / tm) * std::ceil(n / tn);
+  const double sms   = static_cast<double>(d.sm_count);
+  const double split = std::max(1.0, std::min(std::floor(sms / tiles), std::floor(k / 256)));
+  const double work  = tiles * split;
+  return tile * work / (std::ceil(work / sms) * sms);
+}
+
+// GEMM compute seconds of the matrices of some components for m rows (tokens), with the
+// shared model's tile/wave shape efficiency. Routed experts: each touched expert gets
+// m k / touched rows on average.
+struct MatTally {
+  double flops = 0, compute = 0, bytes = 0, dequant = 0;
+};
+MatTally mat_tally(const Ctx& c, std::initializer_list<Component> comps, double m,
+                   double touched_fraction) {
+  MatTally t;
+  const double rate = c.d.peak_flops_per_s * c.d.k.gemm_peak_fraction;
+  for (const Mat& x : c.mats) {
+    if (std::find(comps.begin(), comps.end(), x.comp) == comps.end()) continue;
+    double rows = m, count = x.count, frac = 1;
+    if (x.comp == Component::routed_experts) {
+      const double E = static_cast<double>(c.m.n_expert),
+                   k = static_cast<double>(c.m.n_expert_used);
+      frac           = touched_fraction;
+      count          = x.count * frac;                   // matrices used
+      rows           = m * k / std::max(1.0, E * frac);  // rows per used expert
+    }
+    const double f = 2 * rows * x.n * x.k * count;
+    t.flops += f;
+    t.compute += f / (rate * serving_gemm_efficiency(c.d, rows, x.n, x.k));
+    t.bytes += x.bytes * frac;
+    t.dequant += kDequantOpsPerElement * x.quantized * frac;
+  }
+  return t;
+}
+
 }  // namespace
 
 double expected_distinct_experts(double n_expert, double k, double tokens) {
@@ -139,8 +214,7 @@ double expected_distinct_experts(double n_expert, double k, double tokens) {
 }
 
 StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const ServingLayout& layout,
-                      const ServingHardware& hw, const ServingEfficiency& eff,
-                      const StepShape& sh) {
+                      const DeviceModel& hw, const ServingEfficiency& eff, const StepShape& sh) {
   if (sh.sequences < 1 || sh.new_tokens < 1 || sh.past_tokens < 0)
     throw InputError("invalid step", "batch", "needs at least one sequence and one new token");
   const Ctx c       = make_ctx(m, in, layout, hw, eff);
@@ -163,26 +237,20 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
     st.seconds += o.seconds;
     st.ops.push_back(std::move(o));
   };
-  // Share of quantised elements per matmul element: dequantised once per step per element.
-  const double total_elems = [&] {
-    double s = 0;
-    for (double e : c.w.matmul_elements) s += e;
-    return s;
-  }();
-  const double qshare = total_elems > 0 ? c.w.quantized_elements / total_elems : 0;
 
   // Token embedding: one row per new token.
-  add(roofline_op(c, "embedding", "token embedding lookup", 0, 0, B * d * ab, 0, 0, B * d * ab,
+  add(roofline_op(c, "embedding", "token embedding lookup", 0, 0, 0, B * d * ab, 0, 0, B * d * ab,
                   fmt::format("B * d * a = {} * {} * {}", B, d, ab)));
 
   // Attention projections (q, k, v, o; MLA's down/up projections).
-  const double attn_e = elems(c.w, Component::attention);
-  add(roofline_op(c, "attention_proj", "attention projections", 2 * B * attn_e,
-                  kDequantOpsPerElement * attn_e * qshare, comp(c.w, Component::attention), 0, 0,
-                  L * B * ab *
-                      (2 * d + 2 * static_cast<double>(m.q_width()) / t +
-                       2 * static_cast<double>(m.kv_width()) / t),
-                  fmt::format("FLOPs 2 * B * N_attn/t = 2 * {} * {:.4g}", B, attn_e)));
+  const MatTally at = mat_tally(c, {Component::attention}, B, 1);
+  add(roofline_op(
+      c, "attention_proj", "attention projections", at.flops, at.compute, at.dequant, at.bytes, 0,
+      0,
+      L * B * ab *
+          (2 * d + 2 * static_cast<double>(m.q_width()) / t +
+           2 * static_cast<double>(m.kv_width()) / t),
+      fmt::format("GEMMs of B = {} rows, 2 * B * N_attn/t = {:.4g} FLOPs", B, at.flops)));
 
   // Attention over the cache. Decode of MLA attends in the latent space (weight absorption):
   // scores over r_kv + r_rope, values over r_kv per head.
@@ -197,96 +265,85 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
   for (I i = 0; i < c.L; ++i) {
     const double w = m.is_sliding_layer(i) ? static_cast<double>(m.sliding_window) : 0;
     pairs += attended_pairs(b, T, P, w);
-    // Flash attention reads each cached token of the window once per sequence per layer.
-    kv_read += b * (w > 0 ? std::min(w, P + T) : P + T) * c.kv_token_layer;
+    // Decode reads each cached token of the window once per sequence per layer.
+    kv_read += b * (w > 0 ? std::min(w, P) : P) * c.kv_token_layer;
   }
-  // Prefill's new K/V stay on chip within a tile: only the past is read from HBM.
-  if (!decode) kv_read = b * P * c.kv_token;
   const double kv_write = B * c.kv_token;
-  const double kv_dq    = in.kv_bytes < 2 ? kv_read / in.kv_bytes * kDequantOpsPerElement : 0;
-  add(roofline_op(c, "attention_core", "attention over the KV cache", 2 * Hg * width * pairs, kv_dq,
-                  0, kv_read, kv_write, 0,
+  const double kv_dq =
+      in.kv_bytes < 2 ? (kv_read / in.kv_bytes) * kDequantOpsPerElement : 0;  // fp8/int8 KV
+  const double attn_flops = 2 * Hg * width * pairs;
+  add(roofline_op(c, "attention_core", "attention over the KV cache", attn_flops,
+                  attention_seconds(c.d, attn_flops), kv_dq, 0, kv_read, kv_write, 0,
                   fmt::format("FLOPs 2 * H/t * width * pairs = 2 * {} * {} * {:.4g}; KV read "
                               "{:.4g}, written B * c = {:.4g}",
                               Hg, width, pairs, kv_read, kv_write)));
 
   // Dense MLP.
-  const double mlp_e = elems(c.w, Component::mlp);
-  if (mlp_e > 0) {
+  const MatTally ml = mat_tally(c, {Component::mlp}, B, 1);
+  if (ml.flops > 0) {
     const double f = static_cast<double>(m.n_ff);
-    add(roofline_op(c, "mlp", "dense MLP", 2 * B * mlp_e, kDequantOpsPerElement * mlp_e * qshare,
-                    comp(c.w, Component::mlp), 0, 0,
+    add(roofline_op(c, "mlp", "dense MLP", ml.flops, ml.compute, ml.dequant, ml.bytes, 0, 0,
                     static_cast<double>(m.n_layer - m.n_moe_layers()) * B * ab *
                         (2 * d + (m.mlp == MlpKind::gated ? 3 : 2) * f / t),
-                    fmt::format("FLOPs 2 * B * N_mlp/t = 2 * {} * {:.4g}", B, mlp_e)));
+                    fmt::format("GEMMs of B = {} rows, {:.4g} FLOPs", B, ml.flops)));
   }
 
   // Mixture of experts: router, shared experts, and the routed experts the step touches.
   if (m.is_moe() && m.n_moe_layers() > 0) {
     const double E = static_cast<double>(m.n_expert), k = static_cast<double>(m.n_expert_used);
     const double touched = expected_distinct_experts(E, k, B);
-    const double re      = elems(c.w, Component::routed_experts);
-    const double sh_e    = elems(c.w, Component::shared_experts);
-    const double rt_e    = elems(c.w, Component::router);
+    const MatTally mo =
+        mat_tally(c, {Component::routed_experts, Component::shared_experts, Component::router}, B,
+                  touched / E);
     add(roofline_op(
-        c, "moe_experts", "MoE: routed experts touched + shared + router",
-        2 * B * (re * k / E + sh_e + rt_e), kDequantOpsPerElement * (re * touched / E) * qshare,
-        comp(c.w, Component::routed_experts) * touched / E + comp(c.w, Component::shared_experts) +
-            comp(c.w, Component::router),
-        0, 0, static_cast<double>(m.n_moe_layers()) * B * ab * (2 * d + 3 * k * d / t),
+        c, "moe_experts", "MoE: routed experts touched + shared + router", mo.flops, mo.compute,
+        mo.dequant, mo.bytes, 0, 0,
+        static_cast<double>(m.n_moe_layers()) * B * ab * (2 * d + 3 * k * d / t),
         fmt::format("experts read E * (1 - (1 - k/E)^B) = {} * (1 - (1 - {}/{})^{}) = {:.4g} of "
-                    "{} per layer; FLOPs 2 * B * (k/E * N_routed + N_shared + N_router)/t",
-                    E, k, E, B, touched, E)));
+                    "{} per layer; {:.4g} FLOPs",
+                    E, k, E, B, touched, E, mo.flops)));
   }
 
   // Norms, residual adds, activations: a few reads and writes of B x d per layer.
-  add(roofline_op(c, "elementwise", "norms, residuals, rotary", 0, 0, comp(c.w, Component::norm), 0,
-                  0, L * B * d * ab * 8,
+  add(roofline_op(c, "elementwise", "norms, residuals, rotary", 0, 0, 0,
+                  c.w.bytes[static_cast<int>(Component::norm)], 0, 0, L * B * d * ab * 8,
                   fmt::format("bytes 8 * L * B * d * a = 8 * {} * {} * {} * {}", L, B, d, ab)));
 
   // LM head on the last token of every sequence (prefill samples one token per sequence).
-  const double head_e = elems(c.w, Component::output_head) +
-                        (m.tied_head ? elems(c.w, Component::token_embedding) : 0);
-  const double head_bytes =
-      m.tied_head ? comp(c.w, Component::token_embedding) : comp(c.w, Component::output_head);
-  add(roofline_op(c, "lm_head", "output head (last token of each sequence)", 2 * b * head_e, 0,
-                  head_bytes, 0, 0, b * static_cast<double>(m.n_vocab) * 4 / t,
-                  fmt::format("FLOPs 2 * b * V * d/t = 2 * {} * {:.4g}", b, head_e)));
+  const MatTally hd = mat_tally(c, {Component::output_head}, b, 1);
+  add(roofline_op(c, "lm_head", "output head (last token of each sequence)", hd.flops, hd.compute,
+                  0, hd.bytes, 0, 0, b * static_cast<double>(m.n_vocab) * 4 / t,
+                  fmt::format("GEMM of b = {} rows, {:.4g} FLOPs", b, hd.flops)));
 
-  // Tensor parallelism: two all-reduces of B x d per layer (Megatron-LM Sec. 3), ring cost.
-  auto comm = [&](std::string key, std::string label, double calls, double bytes_per_gpu,
-                  double rate, std::string formula) {
+  // Collectives from the shared model (ring/tree with per-message latency).
+  auto comm = [&](std::string key, std::string label, double calls, Collective kind, double bytes,
+                  std::int64_t n, std::string formula) {
     OpCost o;
-    o.key        = std::move(key);
-    o.label      = std::move(label);
-    o.comm_bytes = calls * bytes_per_gpu;
-    o.seconds    = calls * (eff.collective_latency_seconds + bytes_per_gpu / rate);
-    o.bound      = "communication";
-    o.derivation = {
-        "calls * (latency + bytes / (link * eff_link))",
-        fmt::format("{}; {} * ({:.3g} + {:.4g} / {:.4g}) = {:.4g} s", formula, calls,
-                    eff.collective_latency_seconds, bytes_per_gpu, rate, o.seconds),
-        "ring collectives (Patarasuk and Yuan 2009); latency per call from the shared model"};
+    o.key            = std::move(key);
+    o.label          = std::move(label);
+    o.comm_bytes     = calls * bytes;
+    const double one = collective_seconds(c.d, kind, bytes, place_group(n, 1, c.d.domain_gpus));
+    o.seconds        = calls * one;
+    o.bound          = "communication";
+    o.derivation     = {"calls * collective(bytes, n) (perf_model.hpp)",
+                        fmt::format("{}; {} * {:.4g} s = {:.4g} s", formula, calls, one, o.seconds),
+                        "ring/tree collectives with per-message latency (Thakur et al. "
+                            "2005), shared with the training model"};
     add(std::move(o));
   };
-  if (layout.tp > 1) {
-    const double msg = B * d * ab;
-    comm("tp_all_reduce", "tensor-parallel all-reduce (2 per layer)", 2 * L, 2 * (t - 1) / t * msg,
-         link_rate(c, layout.tp),
-         fmt::format("message B * d * a = {:.4g} bytes, ring 2(t-1)/t", msg));
-  }
-  if (layout.ep > 1) {
-    const double e   = static_cast<double>(layout.ep);
-    const double msg = B * static_cast<double>(m.n_expert_used) * d * ab * (e - 1) / e / e;
+  if (layout.tp > 1)
+    comm("tp_all_reduce", "tensor-parallel all-reduce (2 per layer)", 2 * L, Collective::all_reduce,
+         B * d * ab, layout.tp,
+         fmt::format("all-reduce of B * d * a = {:.4g} bytes over t = {}", B * d * ab, layout.tp));
+  if (layout.ep > 1)
     comm("ep_all_to_all", "expert-parallel all-to-all (dispatch + combine)",
-         2 * static_cast<double>(m.n_moe_layers()), msg, link_rate(c, layout.ep),
-         "bytes per GPU B * k * d * a * (e-1)/e / e");
-  }
-  if (layout.pp > 1) {
-    const double msg = B * d * ab;
-    comm("pp_send", "pipeline sends between stages", static_cast<double>(layout.pp - 1), msg,
-         link_rate(c, layout.pp * layout.tp), "activations B * d * a per stage boundary");
-  }
+         2 * static_cast<double>(m.n_moe_layers()), Collective::all_to_all,
+         B * static_cast<double>(m.n_expert_used) * d * ab / static_cast<double>(layout.ep),
+         layout.ep, "send buffer B * k * d * a / e per GPU");
+  if (layout.pp > 1)
+    comm("pp_send", "pipeline sends between stages", static_cast<double>(layout.pp - 1),
+         Collective::p2p, B * d * ab, layout.pp * layout.tp,
+         "activations B * d * a per stage boundary");
   if (eff.step_overhead_seconds > 0) {
     OpCost o;
     o.key        = "step_overhead";
@@ -301,7 +358,7 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
 }
 
 ServingReport serve_static(const ModelSpec& m, const InferenceInput& in,
-                           const ServingLayout& layout, const ServingHardware& hw,
+                           const ServingLayout& layout, const DeviceModel& hw,
                            const ServingEfficiency& eff, I batch, I prompt, I gen) {
   if (batch < 1) throw InputError("invalid batch", "batch", "must be at least 1");
   if (prompt < 1) throw InputError("invalid prompt", "prompt", "must be at least 1 token");
@@ -376,28 +433,32 @@ ServingReport serve_static(const ModelSpec& m, const InferenceInput& in,
   return r;
 }
 
+double StepCostModel::tokens_seconds(double tokens) const {
+  const auto& g = grid_tokens;
+  if (tokens <= g.front()) return grid_seconds.front();
+  if (tokens >= g.back()) return grid_seconds.back() * tokens / g.back();
+  const auto i =
+      static_cast<std::size_t>(std::upper_bound(g.begin(), g.end(), tokens) - g.begin()) - 1;
+  const double f = (tokens - g[i]) / (g[i + 1] - g[i]);
+  return grid_seconds[i] + f * (grid_seconds[i + 1] - grid_seconds[i]);
+}
+
 double StepCostModel::seconds(double tokens, double pairs, double kv_read) const {
-  const double touched =
-      n_expert > 0 ? expected_distinct_experts(n_expert, n_expert_used, tokens) : 0;
-  const double compute = (tokens * flops_per_token + pairs * attn_flops_per_pair) / compute_rate;
-  const double memory  = (dense_weight_bytes + touched * expert_bytes_per_expert +
-                         kv_bytes_per_token * (kv_read + tokens)) /
-                        memory_rate;
-  return std::max(compute, memory) + comm_fixed_seconds + tokens * comm_per_token_seconds +
+  return tokens_seconds(tokens) +
+         std::max(pairs * attn_flops_per_pair / attn_rate,
+                  kv_bytes_per_token * (kv_read + tokens) / memory_rate) +
          overhead_seconds;
 }
 
 double StepCostModel::decode_run_seconds(double n, double ctx0, double j) const {
   if (j <= 0) return 0;
-  // Step i: compute c0 + c1 i, memory m0 + m1 i (both affine in the context ctx0 + i n).
-  const double touched = n_expert > 0 ? expected_distinct_experts(n_expert, n_expert_used, n) : 0;
-  const double c0      = (n * flops_per_token + (ctx0 + n) * attn_flops_per_pair) / compute_rate;
-  const double c1      = n * attn_flops_per_pair / compute_rate;
-  const double m0 =
-      (dense_weight_bytes + touched * expert_bytes_per_expert + kv_bytes_per_token * (ctx0 + n)) /
-      memory_rate;
+  // Step i: attention compute c0 + c1 i, KV traffic m0 + m1 i (affine in the context
+  // ctx0 + i n); everything else depends only on n.
+  const double c0    = (ctx0 + n) * attn_flops_per_pair / attn_rate;
+  const double c1    = n * attn_flops_per_pair / attn_rate;
+  const double m0    = kv_bytes_per_token * (ctx0 + n) / memory_rate;
   const double m1    = n * kv_bytes_per_token / memory_rate;
-  const double fixed = comm_fixed_seconds + n * comm_per_token_seconds + overhead_seconds;
+  const double fixed = tokens_seconds(n) + overhead_seconds;
   auto line_sum      = [](double p, double q, double a, double b) {  // sum_{i=a}^{b-1} p + q i
     return (b - a) * p + q * (b * (b - 1) / 2 - a * (a - 1) / 2);
   };
@@ -417,53 +478,34 @@ double StepCostModel::decode_run_seconds(double n, double ctx0, double j) const 
 }
 
 StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
-                              const ServingLayout& layout, const ServingHardware& hw,
+                              const ServingLayout& layout, const DeviceModel& hw,
                               const ServingEfficiency& eff) {
   const Ctx c = make_ctx(m, in, layout, hw, eff);
   StepCostModel s;
-  double matmul = 0;
-  for (int i = 0; i < 10; ++i) matmul += c.w.matmul_elements[i];
-  const double re = elems(c.w, Component::routed_experts);
-  if (m.is_moe()) {
-    s.n_expert      = static_cast<double>(m.n_expert);
-    s.n_expert_used = static_cast<double>(m.n_expert_used);
-    matmul += re * (s.n_expert_used / s.n_expert - 1);
-    s.expert_bytes_per_expert = comp(c.w, Component::routed_experts) / s.n_expert;
-  }
-  // The head runs once per sequence; the simulator's steps are mostly decode (one token per
-  // sequence), so it is counted per token.
-  s.flops_per_token = 2 * matmul;
-  const double t    = static_cast<double>(layout.tp);
+  const double t = static_cast<double>(layout.tp);
   const double width =
       m.attention == AttentionKind::mla
           ? static_cast<double>(m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
           : 2 * static_cast<double>(m.head_dim);
   s.attn_flops_per_pair = 2 * static_cast<double>(m.n_head) / t * width;
+  s.attn_rate           = hw.peak16_flops_per_s * hw.k.attention_peak_fraction;
   s.kv_bytes_per_token  = c.kv_token;
-  s.dense_weight_bytes  = c.w.total_bytes() - comp(c.w, Component::routed_experts) -
-                         (m.tied_head ? 0 : comp(c.w, Component::token_embedding));
-  s.compute_rate  = hw.peak_flops_per_s * eff.matmul;
-  s.memory_rate   = hw.bandwidth_bytes_per_s * eff.memory;
-  const double d  = static_cast<double>(m.n_embd);
-  const double ab = act_bytes(in.weights);
-  const double L  = static_cast<double>(m.n_layer);
-  if (layout.tp > 1) {
-    s.comm_fixed_seconds += 2 * L * eff.collective_latency_seconds;
-    s.comm_per_token_seconds += 2 * L * 2 * (t - 1) / t * d * ab / link_rate(c, layout.tp);
+  s.memory_rate         = hw.memory_bandwidth_bytes_per_s * hw.k.memory_bw_fraction;
+  s.overhead_seconds    = eff.step_overhead_seconds;
+  // Everything but attention and overhead, from the step model itself at B tokens of B
+  // sequences (decode-like: the head runs once per token), on a grid of 4 points per octave.
+  ServingEfficiency none     = eff;
+  none.step_overhead_seconds = 0;
+  for (double x = 0; x <= 20.0001; x += 0.25) {
+    const I tokens = std::max<I>(1, static_cast<I>(std::llround(std::exp2(x))));
+    if (!s.grid_tokens.empty() && static_cast<double>(tokens) <= s.grid_tokens.back()) continue;
+    const StepTime st = serving_step(m, in, layout, hw, none, {tokens, 1, 0});
+    double sec        = 0;
+    for (const auto& o : st.ops)
+      if (o.key != "attention_core") sec += o.seconds;
+    s.grid_tokens.push_back(static_cast<double>(tokens));
+    s.grid_seconds.push_back(sec);
   }
-  if (layout.ep > 1) {
-    const double e  = static_cast<double>(layout.ep);
-    const double ml = static_cast<double>(m.n_moe_layers());
-    s.comm_fixed_seconds += 2 * ml * eff.collective_latency_seconds;
-    s.comm_per_token_seconds += 2 * ml * static_cast<double>(m.n_expert_used) * d * ab * (e - 1) /
-                                e / e / link_rate(c, layout.ep);
-  }
-  if (layout.pp > 1) {
-    const double p = static_cast<double>(layout.pp - 1);
-    s.comm_fixed_seconds += p * eff.collective_latency_seconds;
-    s.comm_per_token_seconds += p * d * ab / link_rate(c, layout.pp * layout.tp);
-  }
-  s.overhead_seconds = eff.step_overhead_seconds;
   return s;
 }
 

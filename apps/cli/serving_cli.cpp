@@ -123,12 +123,9 @@ void add_serving_output(const ServingCliOptions& o, const ServingCliContext& c, 
         "invalid GPU count", "--gpus",
         fmt::format("{} GPUs are not a multiple of tp x pp = {}", c.gpus, layout.gpus()));
   const auto [peak_dtype, peak] = matmul_peak(g, c.in.weights);
-  ServingHardware hw{peak,
-                     g.memory_bandwidth_bytes_per_s,
-                     g.intra_node_bandwidth_bytes_per_s,
-                     g.inter_node_bandwidth_bytes_per_s,
-                     g.gpus_per_node,
-                     g.name};
+  if (!(peak > 0))
+    throw InputError("incomplete accelerator", "--gpu", g.name + " has no 16-bit peak FLOP/s");
+  const DeviceModel hw = device_model(g, peak_dtype);
   const ServingEfficiency eff;
   const std::int64_t prompt =
       count_opt(o.prompt, "--prompt", std::min<std::int64_t>(c.in.context, 512));
@@ -156,10 +153,10 @@ void add_serving_output(const ServingCliOptions& o, const ServingCliContext& c, 
                {"compute_bound_batch",
        s.compute_bound_batch > 0 ? nlohmann::json(s.compute_bound_batch) : nlohmann::json()},
                {"efficiency",
-                {{"matmul", eff.matmul},
-                 {"memory", eff.memory},
-                 {"link", eff.link},
-                 {"collective_latency_seconds", eff.collective_latency_seconds},
+                {{"gemm_peak_fraction", hw.k.gemm_peak_fraction},
+                 {"memory_bw_fraction", hw.k.memory_bw_fraction},
+                 {"link_fraction", hw.k.link_fraction},
+                 {"attention_peak_fraction", hw.k.attention_peak_fraction},
                  {"step_overhead_seconds", eff.step_overhead_seconds}}},
                {"prefill", step_json(s.prefill)},
                {"decode", step_json(s.decode_first)},

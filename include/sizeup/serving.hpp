@@ -23,6 +23,7 @@
 #include "sizeup/breakdown.hpp"
 #include "sizeup/inference.hpp"
 #include "sizeup/model.hpp"
+#include "sizeup/perf_model.hpp"
 
 namespace sizeup {
 
@@ -35,24 +36,12 @@ struct ServingLayout {
   std::int64_t gpus() const { return tp * pp; }
 };
 
-// What the step-time model needs of a GPU.
-struct ServingHardware {
-  double peak_flops_per_s       = 0;  // dense, in the matmul format, e.g. 312e12 (A100 bf16)
-  double bandwidth_bytes_per_s  = 0;  // HBM, e.g. 2.039e12
-  double link_bytes_per_s       = 0;  // per GPU, one direction, intra-node, e.g. 300e9
-  double inter_node_bytes_per_s = 0;  // per GPU, one direction, e.g. 25e9
-  std::int64_t gpus_per_node    = 8;
-  std::string name;  // e.g. "a100-80gb" (for notes only)
-};
-
-// Efficiency terms, from the shared performance model (perf_model.hpp) once merged; the
-// defaults are its published anchors (see docs/serving.md).
+// Serving-specific terms on top of the shared performance model (perf_model.hpp), which
+// gives GEMM, memory, attention and collective times.
 struct ServingEfficiency {
-  double matmul = 0.80;  // fraction of dense peak reached by large GEMMs
-  double memory = 0.85;  // fraction of HBM bandwidth reached by streaming kernels
-  double link   = 0.80;  // fraction of link bandwidth reached by NCCL collectives
-  double collective_latency_seconds = 8e-6;  // per all-reduce / all-to-all call
-  double step_overhead_seconds      = 0;     // per forward (launch, sampling); see serving.md
+  // Per forward: kernel launches, scheduling and sampling on the host not hidden by CUDA
+  // graphs (0 by default: see docs/serving.md).
+  double step_overhead_seconds = 0;
 };
 
 // One operator of a forward, per GPU.
@@ -92,8 +81,7 @@ struct StepShape {
 // One forward of a replica. `in` gives weight and KV formats (in.tp is ignored; layout.tp
 // rules). Throws InputError on a layout the model cannot use.
 StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const ServingLayout& layout,
-                      const ServingHardware& hw, const ServingEfficiency& eff,
-                      const StepShape& shape);
+                      const DeviceModel& hw, const ServingEfficiency& eff, const StepShape& shape);
 
 // A static batch of b requests of P prompt and G generated tokens on one replica:
 //  ttft = prefill of the b prompts (all at once) + the first token's sampling;
@@ -118,7 +106,7 @@ struct ServingReport {
 };
 
 ServingReport serve_static(const ModelSpec& m, const InferenceInput& in,
-                           const ServingLayout& layout, const ServingHardware& hw,
+                           const ServingLayout& layout, const DeviceModel& hw,
                            const ServingEfficiency& eff, std::int64_t batch, std::int64_t prompt,
                            std::int64_t gen);
 
@@ -129,20 +117,18 @@ double expected_distinct_experts(double n_expert, double k, double tokens);
 // The coefficients of a step's time as a function of its aggregate shape, for the load
 // simulator (serve_sim.hpp): one call per step must cost O(1).
 struct StepCostModel {
-  // time = max(compute, memory) + comm + overhead, with
-  // compute = (tokens * flops_per_token + attn_flops_per_ctx_token * attended) / (peak*eff)
-  // memory  = (weights_read(tokens) + kv_bytes_per_token * (read + written)) / (bw*eff)
-  double flops_per_token         = 0;  // matmuls, per GPU
-  double attn_flops_per_pair     = 0;  // per (query token, context token) pair, all layers
-  double kv_bytes_per_token      = 0;  // per GPU, all layers
-  double dense_weight_bytes      = 0;  // read every step
-  double expert_bytes_per_expert = 0;  // routed experts: bytes of one expert, all MoE layers
-  double n_expert = 0, n_expert_used = 0;
-  double compute_rate           = 0;  // FLOP/s achieved
-  double memory_rate            = 0;  // bytes/s achieved
-  double comm_per_token_seconds = 0;
-  double comm_fixed_seconds     = 0;
-  double overhead_seconds       = 0;
+  // time = tokens_seconds(tokens) + max(attention compute, KV traffic) + overhead, where
+  // tokens_seconds (every operator but attention: matmuls with their shape efficiency, weight
+  // and activation traffic, collectives) is tabulated from serving_step on a log grid of token
+  // counts and interpolated linearly, and attention is affine in its (query, context) pairs
+  // and KV reads.
+  std::vector<double> grid_tokens, grid_seconds;  // B (4 points per octave to 2^20) -> seconds
+  double attn_flops_per_pair = 0;  // per (query token, context token) pair, all layers
+  double attn_rate           = 0;  // FLOP/s achieved by attention kernels
+  double kv_bytes_per_token  = 0;  // per GPU, all layers
+  double memory_rate         = 0;  // bytes/s achieved
+  double overhead_seconds    = 0;
+  double tokens_seconds(double tokens) const;
   // Seconds of a step with `tokens` new tokens whose queries attend to `pairs` (query,
   // context) pairs in total, reading `kv_read` cached tokens and writing `tokens`.
   double seconds(double tokens, double pairs, double kv_read) const;
@@ -152,7 +138,7 @@ struct StepCostModel {
 };
 
 StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
-                              const ServingLayout& layout, const ServingHardware& hw,
+                              const ServingLayout& layout, const DeviceModel& hw,
                               const ServingEfficiency& eff);
 
 }  // namespace sizeup
