@@ -44,7 +44,14 @@ struct Ctx {
   double kv_token_layer = 0;  // KV bytes per token per layer per GPU (all layers / L)
   double kv_token       = 0;  // all layers
   I L                   = 0;
+  bool explain          = true;  // build the derivation strings (off in tabulation loops)
 };
+
+// fmt::format when derivations are wanted, else nothing (tabulation evaluates many steps).
+template <class... A>
+std::string F(const Ctx& c, fmt::format_string<A...> f, A&&... a) {
+  return c.explain ? fmt::format(f, std::forward<A>(a)...) : std::string();
+}
 
 void check(const ModelSpec& m, const ServingLayout& l, const DeviceModel& d,
            const ServingEfficiency& e) {
@@ -78,7 +85,7 @@ Ctx make_ctx(const ModelSpec& m, const InferenceInput& in0, const ServingLayout&
   in.tp             = layout.tp;
   in.batch          = 1;
   in.context        = 1;
-  Ctx c{m, in, layout, d, eff, weights_by_component(m, in), {}, 0, 0, m.n_layer};
+  Ctx c{m, in, layout, d, eff, weights_by_component(m, in), {}, 0, 0, m.n_layer, true};
   c.kv_token       = inference_memory(m, in).kv_cache_bytes;
   c.kv_token_layer = c.kv_token / static_cast<double>(m.n_layer);
   // Matrices by component; stored bytes shared out by elements (the component's bytes include
@@ -139,13 +146,14 @@ OpCost roofline_op(const Ctx& c, std::string key, std::string label, double flop
   const double tm    = memory_seconds(c.d, bytes);
   o.seconds          = std::max(tc, tm);
   o.bound            = tc > tm ? "compute" : "memory";
-  o.derivation       = {
-            "max(sum of GEMM compute times (perf_model) + dequant ops / vector rate, bytes / (BW * f))",
-            fmt::format("{}; max({:.4g} + {:.4g} / {:.4g}, {:.4g} / {:.4g}) = {:.4g} s", formula,
-                        compute_seconds, vector_ops, vec, bytes,
-                        c.d.memory_bandwidth_bytes_per_s * c.d.k.memory_bw_fraction, o.seconds),
-            "roofline per operator (Williams et al. 2009); GEMM shape efficiency and fractions of "
-                  "peak from the shared performance model (perf_model.hpp)"};
+  if (!c.explain) return o;
+  o.derivation = {
+      "max(sum of GEMM compute times (perf_model) + dequant ops / vector rate, bytes / (BW * f))",
+      fmt::format("{}; max({:.4g} + {:.4g} / {:.4g}, {:.4g} / {:.4g}) = {:.4g} s", formula,
+                  compute_seconds, vector_ops, vec, bytes,
+                  c.d.memory_bandwidth_bytes_per_s * c.d.k.memory_bw_fraction, o.seconds),
+      "roofline per operator (Williams et al. 2009); GEMM shape efficiency and fractions of "
+      "peak from the shared performance model (perf_model.hpp)"};
   return o;
 }
 
@@ -213,20 +221,20 @@ double expected_distinct_experts(double n_expert, double k, double tokens) {
   return n_expert * (1 - std::pow(1 - k / n_expert, tokens));
 }
 
-StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const ServingLayout& layout,
-                      const DeviceModel& hw, const ServingEfficiency& eff, const StepShape& sh) {
-  if (sh.sequences < 1 || sh.new_tokens < 1 || sh.past_tokens < 0)
-    throw InputError("invalid step", "batch", "needs at least one sequence and one new token");
-  const Ctx c       = make_ctx(m, in, layout, hw, eff);
-  const double b    = static_cast<double>(sh.sequences);
-  const double T    = static_cast<double>(sh.new_tokens);
-  const double P    = static_cast<double>(sh.past_tokens);
-  const double B    = b * T;  // tokens in the step
-  const double t    = static_cast<double>(layout.tp);
-  const double d    = static_cast<double>(m.n_embd);
-  const double L    = static_cast<double>(c.L);
-  const double ab   = act_bytes(in.weights);
-  const bool decode = sh.new_tokens == 1;
+StepTime step_with_ctx(const Ctx& c, const StepShape& sh) {
+  const ModelSpec& m           = c.m;
+  const InferenceInput& in     = c.in;
+  const ServingLayout& layout  = c.layout;
+  const ServingEfficiency& eff = c.eff;
+  const double b               = static_cast<double>(sh.sequences);
+  const double T               = static_cast<double>(sh.new_tokens);
+  const double P               = static_cast<double>(sh.past_tokens);
+  const double B               = b * T;  // tokens in the step
+  const double t               = static_cast<double>(layout.tp);
+  const double d               = static_cast<double>(m.n_embd);
+  const double L               = static_cast<double>(c.L);
+  const double ab              = act_bytes(in.weights);
+  const bool decode            = sh.new_tokens == 1;
   StepTime st;
   auto add = [&](OpCost o) {
     st.flops += o.flops;
@@ -240,17 +248,16 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
 
   // Token embedding: one row per new token.
   add(roofline_op(c, "embedding", "token embedding lookup", 0, 0, 0, B * d * ab, 0, 0, B * d * ab,
-                  fmt::format("B * d * a = {} * {} * {}", B, d, ab)));
+                  F(c, "B * d * a = {} * {} * {}", B, d, ab)));
 
   // Attention projections (q, k, v, o; MLA's down/up projections).
   const MatTally at = mat_tally(c, {Component::attention}, B, 1);
-  add(roofline_op(
-      c, "attention_proj", "attention projections", at.flops, at.compute, at.dequant, at.bytes, 0,
-      0,
-      L * B * ab *
-          (2 * d + 2 * static_cast<double>(m.q_width()) / t +
-           2 * static_cast<double>(m.kv_width()) / t),
-      fmt::format("GEMMs of B = {} rows, 2 * B * N_attn/t = {:.4g} FLOPs", B, at.flops)));
+  add(roofline_op(c, "attention_proj", "attention projections", at.flops, at.compute, at.dequant,
+                  at.bytes, 0, 0,
+                  L * B * ab *
+                      (2 * d + 2 * static_cast<double>(m.q_width()) / t +
+                       2 * static_cast<double>(m.kv_width()) / t),
+                  F(c, "GEMMs of B = {} rows, 2 * B * N_attn/t = {:.4g} FLOPs", B, at.flops)));
 
   // Attention over the cache. Decode of MLA attends in the latent space (weight absorption):
   // scores over r_kv + r_rope, values over r_kv per head.
@@ -274,9 +281,10 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
   const double attn_flops = 2 * Hg * width * pairs;
   add(roofline_op(c, "attention_core", "attention over the KV cache", attn_flops,
                   attention_seconds(c.d, attn_flops), kv_dq, 0, kv_read, kv_write, 0,
-                  fmt::format("FLOPs 2 * H/t * width * pairs = 2 * {} * {} * {:.4g}; KV read "
-                              "{:.4g}, written B * c = {:.4g}",
-                              Hg, width, pairs, kv_read, kv_write)));
+                  F(c,
+                    "FLOPs 2 * H/t * width * pairs = 2 * {} * {} * {:.4g}; KV read "
+                    "{:.4g}, written B * c = {:.4g}",
+                    Hg, width, pairs, kv_read, kv_write)));
 
   // Dense MLP.
   const MatTally ml = mat_tally(c, {Component::mlp}, B, 1);
@@ -285,7 +293,7 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
     add(roofline_op(c, "mlp", "dense MLP", ml.flops, ml.compute, ml.dequant, ml.bytes, 0, 0,
                     static_cast<double>(m.n_layer - m.n_moe_layers()) * B * ab *
                         (2 * d + (m.mlp == MlpKind::gated ? 3 : 2) * f / t),
-                    fmt::format("GEMMs of B = {} rows, {:.4g} FLOPs", B, ml.flops)));
+                    F(c, "GEMMs of B = {} rows, {:.4g} FLOPs", B, ml.flops)));
   }
 
   // Mixture of experts: router, shared experts, and the routed experts the step touches.
@@ -295,25 +303,25 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
     const MatTally mo =
         mat_tally(c, {Component::routed_experts, Component::shared_experts, Component::router}, B,
                   touched / E);
-    add(roofline_op(
-        c, "moe_experts", "MoE: routed experts touched + shared + router", mo.flops, mo.compute,
-        mo.dequant, mo.bytes, 0, 0,
-        static_cast<double>(m.n_moe_layers()) * B * ab * (2 * d + 3 * k * d / t),
-        fmt::format("experts read E * (1 - (1 - k/E)^B) = {} * (1 - (1 - {}/{})^{}) = {:.4g} of "
-                    "{} per layer; {:.4g} FLOPs",
-                    E, k, E, B, touched, E, mo.flops)));
+    add(roofline_op(c, "moe_experts", "MoE: routed experts touched + shared + router", mo.flops,
+                    mo.compute, mo.dequant, mo.bytes, 0, 0,
+                    static_cast<double>(m.n_moe_layers()) * B * ab * (2 * d + 3 * k * d / t),
+                    F(c,
+                      "experts read E * (1 - (1 - k/E)^B) = {} * (1 - (1 - {}/{})^{}) = {:.4g} of "
+                      "{} per layer; {:.4g} FLOPs",
+                      E, k, E, B, touched, E, mo.flops)));
   }
 
   // Norms, residual adds, activations: a few reads and writes of B x d per layer.
   add(roofline_op(c, "elementwise", "norms, residuals, rotary", 0, 0, 0,
                   c.w.bytes[static_cast<int>(Component::norm)], 0, 0, L * B * d * ab * 8,
-                  fmt::format("bytes 8 * L * B * d * a = 8 * {} * {} * {} * {}", L, B, d, ab)));
+                  F(c, "bytes 8 * L * B * d * a = 8 * {} * {} * {} * {}", L, B, d, ab)));
 
   // LM head on the last token of every sequence (prefill samples one token per sequence).
   const MatTally hd = mat_tally(c, {Component::output_head}, b, 1);
   add(roofline_op(c, "lm_head", "output head (last token of each sequence)", hd.flops, hd.compute,
                   0, hd.bytes, 0, 0, b * static_cast<double>(m.n_vocab) * 4 / t,
-                  fmt::format("GEMM of b = {} rows, {:.4g} FLOPs", b, hd.flops)));
+                  F(c, "GEMM of b = {} rows, {:.4g} FLOPs", b, hd.flops)));
 
   // Collectives from the shared model (ring/tree with per-message latency).
   auto comm = [&](std::string key, std::string label, double calls, Collective kind, double bytes,
@@ -326,7 +334,7 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
     o.seconds        = calls * one;
     o.bound          = "communication";
     o.derivation     = {"calls * collective(bytes, n) (perf_model.hpp)",
-                        fmt::format("{}; {} * {:.4g} s = {:.4g} s", formula, calls, one, o.seconds),
+                        F(c, "{}; {} * {:.4g} s = {:.4g} s", formula, calls, one, o.seconds),
                         "ring/tree collectives with per-message latency (Thakur et al. "
                             "2005), shared with the training model"};
     add(std::move(o));
@@ -334,7 +342,7 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
   if (layout.tp > 1)
     comm("tp_all_reduce", "tensor-parallel all-reduce (2 per layer)", 2 * L, Collective::all_reduce,
          B * d * ab, layout.tp,
-         fmt::format("all-reduce of B * d * a = {:.4g} bytes over t = {}", B * d * ab, layout.tp));
+         F(c, "all-reduce of B * d * a = {:.4g} bytes over t = {}", B * d * ab, layout.tp));
   if (layout.ep > 1)
     comm("ep_all_to_all", "expert-parallel all-to-all (dispatch + combine)",
          2 * static_cast<double>(m.n_moe_layers()), Collective::all_to_all,
@@ -350,11 +358,18 @@ StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const Servin
     o.label      = "per-forward overhead (launch, scheduling, sampling)";
     o.seconds    = eff.step_overhead_seconds;
     o.bound      = "overhead";
-    o.derivation = {"constant", fmt::format("{:.3g} s", o.seconds), "see docs/serving.md"};
+    o.derivation = {"constant", F(c, "{:.3g} s", o.seconds), "see docs/serving.md"};
     st.seconds += o.seconds;
     st.ops.push_back(o);
   }
   return st;
+}
+
+StepTime serving_step(const ModelSpec& m, const InferenceInput& in, const ServingLayout& layout,
+                      const DeviceModel& hw, const ServingEfficiency& eff, const StepShape& sh) {
+  if (sh.sequences < 1 || sh.new_tokens < 1 || sh.past_tokens < 0)
+    throw InputError("invalid step", "batch", "needs at least one sequence and one new token");
+  return step_with_ctx(make_ctx(m, in, layout, hw, eff), sh);
 }
 
 ServingReport serve_static(const ModelSpec& m, const InferenceInput& in,
@@ -434,6 +449,9 @@ ServingReport serve_static(const ModelSpec& m, const InferenceInput& in,
 }
 
 double StepCostModel::tokens_seconds(double tokens) const {
+  // Whole token counts up to the table's end: one lookup (the simulator's common case).
+  if (tokens >= 1 && tokens < static_cast<double>(by_token.size()) && tokens == std::floor(tokens))
+    return by_token[static_cast<std::size_t>(tokens)];
   const auto& g = grid_tokens;
   if (tokens <= g.front()) return grid_seconds.front();
   if (tokens >= g.back()) return grid_seconds.back() * tokens / g.back();
@@ -480,7 +498,9 @@ double StepCostModel::decode_run_seconds(double n, double ctx0, double j) const 
 StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
                               const ServingLayout& layout, const DeviceModel& hw,
                               const ServingEfficiency& eff) {
-  const Ctx c = make_ctx(m, in, layout, hw, eff);
+  Ctx c                       = make_ctx(m, in, layout, hw, eff);
+  c.explain                   = false;
+  c.eff.step_overhead_seconds = 0;
   StepCostModel s;
   const double t = static_cast<double>(layout.tp);
   const double width =
@@ -494,18 +514,22 @@ StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
   s.overhead_seconds    = eff.step_overhead_seconds;
   // Everything but attention and overhead, from the step model itself at B tokens of B
   // sequences (decode-like: the head runs once per token), on a grid of 4 points per octave.
-  ServingEfficiency none     = eff;
-  none.step_overhead_seconds = 0;
   for (double x = 0; x <= 20.0001; x += 0.25) {
     const I tokens = std::max<I>(1, static_cast<I>(std::llround(std::exp2(x))));
     if (!s.grid_tokens.empty() && static_cast<double>(tokens) <= s.grid_tokens.back()) continue;
-    const StepTime st = serving_step(m, in, layout, hw, none, {tokens, 1, 0});
+    const StepTime st = step_with_ctx(c, {tokens, 1, 0});
     double sec        = 0;
     for (const auto& o : st.ops)
       if (o.key != "attention_core") sec += o.seconds;
     s.grid_tokens.push_back(static_cast<double>(tokens));
     s.grid_seconds.push_back(sec);
   }
+  s.by_token.assign(4097, 0.0);
+  std::vector<double> table;
+  table.swap(s.by_token);
+  for (std::size_t i = 1; i < table.size(); ++i)
+    table[i] = s.tokens_seconds(static_cast<double>(i));
+  s.by_token.swap(table);
   return s;
 }
 

@@ -128,6 +128,7 @@ struct StepCostModel {
   double kv_bytes_per_token  = 0;  // per GPU, all layers
   double memory_rate         = 0;  // bytes/s achieved
   double overhead_seconds    = 0;
+  std::vector<double> by_token;  // tokens_seconds of 0..4096 tokens, precomputed
   double tokens_seconds(double tokens) const;
   // Seconds of a step with `tokens` new tokens whose queries attend to `pairs` (query,
   // context) pairs in total, reading `kv_read` cached tokens and writing `tokens`.
