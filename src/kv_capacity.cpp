@@ -109,8 +109,11 @@ EngineKvReport engine_kv_capacity(const ModelSpec& m, const InferenceInput& in, 
   one.batch                       = 1;
   one.context                     = 1;
   const InferenceReport per_token = inference_memory(m, one);
-  r.weights_bytes                 = per_token.weights_bytes;
-  r.kv_bytes_per_token            = per_token.kv_cache_bytes;
+  if (s.pp < 1) throw InputError("invalid pipeline parallelism", "pp", "must be at least 1");
+  // Pipeline stages hold 1/pp of the layers each (embedding and head counted evenly).
+  const double stages  = static_cast<double>(s.pp);
+  r.weights_bytes      = std::ceil(per_token.weights_bytes / stages);
+  r.kv_bytes_per_token = per_token.kv_cache_bytes / stages;
   if (!(r.kv_bytes_per_token > 0))
     throw InputError("no KV cache", "model", "an encoder-only model keeps no KV cache");
 

@@ -45,6 +45,8 @@ struct Ctx {
   double kv_token       = 0;  // all layers
   I L                   = 0;
   bool explain          = true;  // build the derivation strings (off in tabulation loops)
+  double moe_layers     = 0;     // layers with routed experts
+  std::vector<double> windows;   // per layer: sliding window (0: full attention)
 };
 
 // fmt::format when derivations are wanted, else nothing (tabulation evaluates many steps).
@@ -86,7 +88,10 @@ Ctx make_ctx(const ModelSpec& m, const InferenceInput& in0, const ServingLayout&
   in.batch          = 1;
   in.context        = 1;
   Ctx c{m, in, layout, d, eff, weights_by_component(m, in), {}, 0, 0, m.n_layer, true};
-  c.kv_token       = inference_memory(m, in).kv_cache_bytes;
+  c.kv_token   = inference_memory(m, in).kv_cache_bytes;
+  c.moe_layers = static_cast<double>(m.n_moe_layers());
+  for (I i = 0; i < m.n_layer; ++i)
+    c.windows.push_back(m.is_sliding_layer(i) ? static_cast<double>(m.sliding_window) : 0.0);
   c.kv_token_layer = c.kv_token / static_cast<double>(m.n_layer);
   // Matrices by component; stored bytes shared out by elements (the component's bytes include
   // its few non-matmul tensors, such as biases).
@@ -270,7 +275,7 @@ StepTime step_with_ctx(const Ctx& c, const StepShape& sh) {
     width = 2 * static_cast<double>(m.head_dim);
   double pairs = 0, kv_read = 0;
   for (I i = 0; i < c.L; ++i) {
-    const double w = m.is_sliding_layer(i) ? static_cast<double>(m.sliding_window) : 0;
+    const double w = c.windows[static_cast<std::size_t>(i)];
     pairs += attended_pairs(b, T, P, w);
     // Decode reads each cached token of the window once per sequence per layer.
     kv_read += b * (w > 0 ? std::min(w, P) : P) * c.kv_token_layer;
@@ -290,14 +295,14 @@ StepTime step_with_ctx(const Ctx& c, const StepShape& sh) {
   const MatTally ml = mat_tally(c, {Component::mlp}, B, 1);
   if (ml.flops > 0) {
     const double f = static_cast<double>(m.n_ff);
-    add(roofline_op(c, "mlp", "dense MLP", ml.flops, ml.compute, ml.dequant, ml.bytes, 0, 0,
-                    static_cast<double>(m.n_layer - m.n_moe_layers()) * B * ab *
-                        (2 * d + (m.mlp == MlpKind::gated ? 3 : 2) * f / t),
-                    F(c, "GEMMs of B = {} rows, {:.4g} FLOPs", B, ml.flops)));
+    add(roofline_op(
+        c, "mlp", "dense MLP", ml.flops, ml.compute, ml.dequant, ml.bytes, 0, 0,
+        (L - c.moe_layers) * B * ab * (2 * d + (m.mlp == MlpKind::gated ? 3 : 2) * f / t),
+        F(c, "GEMMs of B = {} rows, {:.4g} FLOPs", B, ml.flops)));
   }
 
   // Mixture of experts: router, shared experts, and the routed experts the step touches.
-  if (m.is_moe() && m.n_moe_layers() > 0) {
+  if (m.is_moe() && c.moe_layers > 0) {
     const double E = static_cast<double>(m.n_expert), k = static_cast<double>(m.n_expert_used);
     const double touched = expected_distinct_experts(E, k, B);
     const MatTally mo =
@@ -305,7 +310,7 @@ StepTime step_with_ctx(const Ctx& c, const StepShape& sh) {
                   touched / E);
     add(roofline_op(c, "moe_experts", "MoE: routed experts touched + shared + router", mo.flops,
                     mo.compute, mo.dequant, mo.bytes, 0, 0,
-                    static_cast<double>(m.n_moe_layers()) * B * ab * (2 * d + 3 * k * d / t),
+                    c.moe_layers * B * ab * (2 * d + 3 * k * d / t),
                     F(c,
                       "experts read E * (1 - (1 - k/E)^B) = {} * (1 - (1 - {}/{})^{}) = {:.4g} of "
                       "{} per layer; {:.4g} FLOPs",
@@ -344,8 +349,8 @@ StepTime step_with_ctx(const Ctx& c, const StepShape& sh) {
          B * d * ab, layout.tp,
          F(c, "all-reduce of B * d * a = {:.4g} bytes over t = {}", B * d * ab, layout.tp));
   if (layout.ep > 1)
-    comm("ep_all_to_all", "expert-parallel all-to-all (dispatch + combine)",
-         2 * static_cast<double>(m.n_moe_layers()), Collective::all_to_all,
+    comm("ep_all_to_all", "expert-parallel all-to-all (dispatch + combine)", 2 * c.moe_layers,
+         Collective::all_to_all,
          B * static_cast<double>(m.n_expert_used) * d * ab / static_cast<double>(layout.ep),
          layout.ep, "send buffer B * k * d * a / e per GPU");
   if (layout.pp > 1)
@@ -513,8 +518,8 @@ StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
   s.memory_rate         = hw.memory_bandwidth_bytes_per_s * hw.k.memory_bw_fraction;
   s.overhead_seconds    = eff.step_overhead_seconds;
   // Everything but attention and overhead, from the step model itself at B tokens of B
-  // sequences (decode-like: the head runs once per token), on a grid of 4 points per octave.
-  for (double x = 0; x <= 20.0001; x += 0.25) {
+  // sequences (decode-like: the head runs once per token), on a grid of 3 points per octave.
+  for (double x = 0; x <= 17.0001; x += 1.0 / 3) {
     const I tokens = std::max<I>(1, static_cast<I>(std::llround(std::exp2(x))));
     if (!s.grid_tokens.empty() && static_cast<double>(tokens) <= s.grid_tokens.back()) continue;
     const StepTime st = step_with_ctx(c, {tokens, 1, 0});
@@ -524,12 +529,15 @@ StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
     s.grid_tokens.push_back(static_cast<double>(tokens));
     s.grid_seconds.push_back(sec);
   }
+  // Whole token counts to 4096 by one walk along the grid.
   s.by_token.assign(4097, 0.0);
-  std::vector<double> table;
-  table.swap(s.by_token);
-  for (std::size_t i = 1; i < table.size(); ++i)
-    table[i] = s.tokens_seconds(static_cast<double>(i));
-  s.by_token.swap(table);
+  std::size_t gi = 0;
+  for (std::size_t i = 1; i < s.by_token.size(); ++i) {
+    const double x = static_cast<double>(i);
+    while (gi + 2 < s.grid_tokens.size() && s.grid_tokens[gi + 1] <= x) ++gi;
+    const double f = (x - s.grid_tokens[gi]) / (s.grid_tokens[gi + 1] - s.grid_tokens[gi]);
+    s.by_token[i]  = s.grid_seconds[gi] + f * (s.grid_seconds[gi + 1] - s.grid_seconds[gi]);
+  }
   return s;
 }
 

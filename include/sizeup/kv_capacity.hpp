@@ -58,6 +58,7 @@ struct EngineSettings {
   std::int64_t max_num_seqs           = 0;    // 0: the engine's default for the GPU
   std::int64_t max_num_batched_tokens = 0;    // 0: the engine's default for the GPU
   std::int64_t max_model_len          = 0;    // S for max concurrency; 0: the model's maximum
+  std::int64_t pp = 1;   // pipeline stages: each GPU holds 1/pp of the layers (and their KV)
   std::string gpu_name;  // picks vLLM's scheduler defaults (larger on >= 70 GiB, non-A100)
 };
 

@@ -122,7 +122,7 @@ struct StepCostModel {
   // and activation traffic, collectives) is tabulated from serving_step on a log grid of token
   // counts and interpolated linearly, and attention is affine in its (query, context) pairs
   // and KV reads.
-  std::vector<double> grid_tokens, grid_seconds;  // B (4 points per octave to 2^20) -> seconds
+  std::vector<double> grid_tokens, grid_seconds;  // B (3 points per octave to 2^17) -> seconds
   double attn_flops_per_pair = 0;  // per (query token, context token) pair, all layers
   double attn_rate           = 0;  // FLOP/s achieved by attention kernels
   double kv_bytes_per_token  = 0;  // per GPU, all layers
