@@ -88,13 +88,18 @@ DeviceModel device_model(const GpuSpec& g, const std::string& dtype, const PerfC
   return d;
 }
 
-double gemm_shape_efficiency(const DeviceModel& d, double m, double n, double /*k*/) {
+double gemm_shape_efficiency(const DeviceModel& d, double m, double n, double /*k*/, double batch) {
   if (m <= 0 || n <= 0) return 1.0;
-  const double tm = d.k.tile_m, tn = d.k.tile_n;
+  // cuBLAS picks narrower tiles for skinny products: a side shorter than the tile gets the
+  // next power of two (at least 16, the tensor-core fragment), as its heuristics do.
+  auto tile_for = [](double side, double tile) {
+    return std::min(tile, std::max(16.0, std::exp2(std::ceil(std::log2(side)))));
+  };
+  const double tm = tile_for(m, d.k.tile_m), tn = tile_for(n, d.k.tile_n);
   const double tile = (m * n) / (ceil_to(m, tm) * ceil_to(n, tn));
   double wave       = 1.0;
   if (d.sm_count > 0) {
-    const double tiles = std::ceil(m / tm) * std::ceil(n / tn);
+    const double tiles = std::ceil(m / tm) * std::ceil(n / tn) * std::max(1.0, batch);
     wave               = tiles / ceil_to(tiles, d.sm_count);
   }
   return tile * wave;
@@ -103,10 +108,10 @@ double gemm_shape_efficiency(const DeviceModel& d, double m, double n, double /*
 Seconds gemm_seconds(const DeviceModel& d, double m, double n, double k, double count,
                      double elem_bytes) {
   if (m <= 0 || n <= 0 || k <= 0 || count <= 0) return 0.0;
-  const double flops = 2 * m * n * k;
-  const double compute =
-      flops / (d.peak_flops_per_s * d.k.gemm_peak_fraction * gemm_shape_efficiency(d, m, n, k));
-  const double bytes = (m * k + k * n + m * n) * elem_bytes;
+  const double flops   = 2 * m * n * k;
+  const double compute = flops / (d.peak_flops_per_s * d.k.gemm_peak_fraction *
+                                  gemm_shape_efficiency(d, m, n, k, count));
+  const double bytes   = (m * k + k * n + m * n) * elem_bytes;
   return count * std::max(compute, memory_seconds(d, bytes));
 }
 

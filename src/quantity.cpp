@@ -79,6 +79,15 @@ double parse_quantity(const std::string& raw, const std::string& field) {
   return checked(v * scale, text, field);
 }
 
+double parse_number(const std::string& raw, const std::string& field) {
+  const std::string text = trim(raw);
+  std::string suffix;
+  const double v = leading_number(text, suffix, field);
+  if (!suffix.empty())
+    throw InputError("invalid number", field, "'" + text + "' is not a plain number");
+  return checked(v, text, field);
+}
+
 std::int64_t parse_count(const std::string& text, const std::string& field) {
   const double v = parse_quantity(text, field);
   if (v != std::floor(v))

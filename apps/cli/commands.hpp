@@ -1,7 +1,8 @@
-// The list of commands. Add a command by writing cmd_<name>.cpp with a register_<name>
-// function (see common.hpp) and listing it here with the name it registers. main() registers
-// only the command named on the command line (all of them for help and errors), so start-up
-// does not pay for building every command's options.
+// The list of commands. Engine commands (include/sizeup/engine.hpp) are listed with
+// `engine`; commands not yet moved onto the engine have a cmd_<name>.cpp with a
+// register_<name> function (see common.hpp). main() registers only the command named on the
+// command line (all of them for help and errors), so start-up does not pay for building every
+// command's options.
 #pragma once
 
 #include <utility>
@@ -11,14 +12,20 @@
 
 namespace sizeup::cli {
 
+inline Register engine(const char* name) {
+  return [name](CLI::App& root, GlobalOptions&) {
+    return register_engine_command(root, *find_command(name));
+  };
+}
+
 inline std::vector<std::pair<const char*, Register>> all_commands() {
   return {
-      {"models", register_models},
-      {"params", register_params},
-      {"dtypes", register_dtypes},
+      {"models", engine("models")},
+      {"params", engine("params")},
+      {"dtypes", engine("dtypes")},
       {"time", register_time},
       {"mfu", register_mfu},
-      {"gpus", register_gpus},
+      {"gpus", engine("gpus")},
       {"chinchilla", register_chinchilla},
       {"bench", register_bench},
       {"flops", register_flops},

@@ -15,135 +15,62 @@
 namespace sizeup::cli {
 namespace {
 
-std::string read_config_file(const std::string& path) {
-  std::error_code ec;
-  const std::string file = std::filesystem::is_directory(path, ec) ? path + "/config.json" : path;
-  std::ifstream in(file);
-  if (!in)
-    throw InputError("model not found", "MODEL",
-                     "'" + path +
-                         "' is not a catalog name, HF id, config.json or directory "
-                         "(see `sizeup models`)");
-  if (std::filesystem::is_directory(file, ec))
-    throw InputError("unreadable config", "MODEL", "'" + file + "' is a directory");
-  // Read at most 16 MiB: HF configs are a few KB, and a device such as /dev/zero never ends.
-  constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
-  std::string text;
-  char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxConfigBytes)
-      throw InputError("unreadable config", "MODEL",
-                       "'" + file + "' is larger than 16 MiB; a config.json is a few KB");
-  }
-  if (in.bad()) throw InputError("unreadable config", "MODEL", "cannot read '" + file + "'");
-  return text;
+void put(Options& o, const char* name, const std::optional<std::string>& v) {
+  if (v) o[name] = *v;
+}
+void put(Options& o, const char* name, const std::optional<bool>& v) {
+  if (v) o[name] = *v;
 }
 
-bool looks_like_path(const std::string& s) {
-  return s.find('/') != std::string::npos || s.find(".json") != std::string::npos || s == ".";
+Options to_options(const ModelOptions& m) {
+  Options o = Options::object();
+  if (!m.model.empty()) o["model"] = m.model;
+  put(o, "layers", m.layers);
+  put(o, "hidden", m.hidden);
+  put(o, "heads", m.heads);
+  put(o, "kv_heads", m.kv_heads);
+  put(o, "ffn", m.ffn);
+  put(o, "vocab", m.vocab);
+  put(o, "max_positions", m.max_positions);
+  put(o, "head_dim", m.head_dim);
+  put(o, "positions", m.positions);
+  put(o, "norm", m.norm);
+  put(o, "mlp", m.mlp);
+  put(o, "bias", m.bias);
+  put(o, "tied", m.tied);
+  put(o, "final_norm", m.final_norm);
+  put(o, "experts", m.experts);
+  put(o, "experts_per_token", m.experts_per_token);
+  put(o, "expert_ffn", m.expert_ffn);
+  put(o, "shared_experts", m.shared_experts);
+  put(o, "sliding_window", m.sliding_window);
+  return o;
 }
 
-std::int64_t dim(const std::optional<std::string>& v, const char* flag, std::int64_t dflt) {
-  return v ? parse_count(*v, flag) : dflt;
+Options to_options(const GpuOptions& g) {
+  Options o = Options::object();
+  put(o, "gpu", g.gpu);
+  put(o, "gpus", g.gpus);
+  put(o, "gpus_per_node", g.gpus_per_node);
+  put(o, "peak_tflops", g.peak_tflops);
+  put(o, "gpu_memory", g.memory);
+  put(o, "bandwidth", g.bandwidth);
+  put(o, "gpu_power", g.power);
+  put(o, "intra_node_bandwidth", g.intra_node);
+  put(o, "inter_node_bandwidth", g.inter_node);
+  return o;
 }
 
-template <class E>
-E choose(const std::optional<std::string>& v, const char* flag,
-         std::initializer_list<std::pair<const char*, E>> options, E dflt) {
-  if (!v) return dflt;
-  std::string names;
-  for (const auto& [name, value] : options) {
-    if (*v == name) return value;
-    names += (names.empty() ? "" : ", ") + std::string(name);
-  }
-  throw InputError("invalid choice", flag, "'" + *v + "' is not one of " + names);
-}
-
-std::string flag_for_field(const std::string& field) {
-  static const std::pair<const char*, const char*> names[] = {
-      {"n_layer", "--layers"},
-      {"n_embd", "--hidden"},
-      {"n_head", "--heads"},
-      {"n_head_kv", "--kv-heads"},
-      {"n_ff", "--ffn"},
-      {"n_vocab", "--vocab"},
-      {"n_ctx", "--max-positions"},
-      {"head_dim", "--head-dim"},
-      {"n_expert", "--experts"},
-      {"n_expert_used", "--experts-per-token"},
-      {"n_ff_expert", "--expert-ffn"},
-      {"n_ff_shared", "--shared-experts"}};
-  for (const auto& [f, flag] : names)
-    if (field == f) return flag;
-  return field;
-}
-
-// A model described by flags. Defaults: GPT-style decoder with learned positions,
-// LayerNorm, GELU MLP of 4d, biases, tied head, final norm.
-ModelSpec model_from_flags(const ModelOptions& o) {
-  if (!o.layers || !o.hidden || !o.heads || !o.vocab)
-    throw InputError("missing model", "MODEL",
-                     "give a catalog name, a config.json, or --layers --hidden --heads --vocab");
-  ModelSpec m;
-  m.name      = "custom";
-  m.family    = "custom";
-  m.n_layer   = dim(o.layers, "--layers", 0);
-  m.n_embd    = dim(o.hidden, "--hidden", 0);
-  m.n_head    = dim(o.heads, "--heads", 0);
-  m.n_head_kv = dim(o.kv_heads, "--kv-heads", m.n_head);
-  m.n_vocab   = dim(o.vocab, "--vocab", 0);
-  m.n_ctx     = dim(o.max_positions, "--max-positions", 2048);
-  if (o.head_dim) {
-    m.head_dim = dim(o.head_dim, "--head-dim", 0);
-  } else {
-    if (m.n_head <= 0) throw InputError("invalid model", "--heads", "must be positive");
-    if (m.n_embd % m.n_head != 0)
-      throw InputError("invalid model", "--heads",
-                       fmt::format("{} heads do not divide hidden size {}", m.n_head, m.n_embd));
-    m.head_dim = m.n_embd / m.n_head;
-  }
-  m.positions = choose(o.positions, "--positions",
-                       {{"learned", PositionKind::learned},
-                        {"rope", PositionKind::rope},
-                        {"alibi", PositionKind::alibi},
-                        {"none", PositionKind::none}},
-                       PositionKind::learned);
-  m.norm =
-      choose(o.norm, "--norm", {{"layernorm", NormKind::layernorm}, {"rmsnorm", NormKind::rmsnorm}},
-             NormKind::layernorm);
-  m.norm_bias     = m.norm == NormKind::layernorm;
-  m.mlp           = choose(o.mlp, "--mlp", {{"gelu", MlpKind::plain}, {"swiglu", MlpKind::gated}},
-                           MlpKind::plain);
-  m.activation    = m.mlp == MlpKind::gated ? "silu" : "gelu";
-  m.n_ff          = dim(o.ffn, "--ffn", 4 * m.n_embd);
-  const bool bias = o.bias.value_or(true);
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
-  m.tied_head                                            = o.tied.value_or(true);
-  m.final_norm                                           = o.final_norm.value_or(true);
-  if (m.n_layer <= 0 || m.n_layer > 100000)
-    throw InputError("invalid model", "--layers", "must be between 1 and 100000");
-  m.n_expert = dim(o.experts, "--experts", 0);
-  if (m.n_expert > 0) {
-    m.n_expert_used = dim(o.experts_per_token, "--experts-per-token", 2);
-    m.n_ff_expert   = dim(o.expert_ffn, "--expert-ffn", m.n_ff);
-    m.n_ff_shared   = dim(o.shared_experts, "--shared-experts", 0) * m.n_ff_expert;
-    m.moe_layers.assign(static_cast<std::size_t>(std::max<std::int64_t>(m.n_layer, 0)), true);
-  } else if (o.experts_per_token || o.expert_ffn || o.shared_experts) {
-    throw InputError("invalid model", "--experts", "expert options need --experts");
-  }
-  if (o.sliding_window) {  // Mistral-7B-v0.1 style: every layer uses the window
-    m.sliding_window = dim(o.sliding_window, "--sliding-window", 0);
-    if (m.sliding_window < 1)
-      throw InputError("invalid model", "--sliding-window", "must be at least 1 token");
-    m.sliding_layers.assign(static_cast<std::size_t>(m.n_layer), true);
-  }
+// Library errors name options by identifier; commands not yet on the engine report the
+// command-line spelling.
+template <class F>
+auto with_cli_fields(F&& f) {
   try {
-    validate(m);
-  } catch (const InputError& e) {  // name the flag the user typed, not the struct field
-    throw InputError(e.subject(), flag_for_field(e.field()), e.reason());
+    return f();
+  } catch (const InputError& e) {
+    const std::string field = cli_field(join(model_options(), gpu_options()), e.field());
+    throw InputError(e.subject(), field, e.reason());
   }
-  return m;
 }
 
 }  // namespace
@@ -192,77 +119,8 @@ void add_model_options(CLI::App* app, ModelOptions& o, bool required) {
 }
 
 ModelSpec resolve_model(const ModelOptions& o) {
-  if (o.model.empty()) return model_from_flags(o);
-  if (o.any_shape_flag())
-    throw InputError("contradictory model", "MODEL", "give either MODEL or shape flags, not both");
-  if (const CatalogEntry* e = find_model(o.model)) return model_from_catalog(*e);
-  std::error_code ec;
-  if (!looks_like_path(o.model) && !std::filesystem::exists(o.model, ec)) {
-    throw InputError("model not found", "MODEL",
-                     "'" + o.model + "' is not in the catalog (see `sizeup models`) nor a file");
-  }
-  std::string name = o.model;
-  return model_from_config_text(read_config_file(o.model), name);
+  return with_cli_fields([&] { return sizeup::resolve_model(to_options(o)); });
 }
-
-namespace {
-
-std::string lower_case(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// "3.35TB/s" and "3.35TB" both mean 3.35e12 bytes per second.
-double bytes_per_second(const std::string& text, const char* field) {
-  std::string t = text;
-  if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) t.resize(t.size() - 2);
-  const double v = parse_bytes(t, field);
-  if (!(v > 0)) throw InputError("invalid bandwidth", field, "must be positive");
-  // Bounded so that bytes / bandwidth stays finite and meaningful (1 kB/s .. 1 EB/s).
-  if (v < 1e3 || v > 1e18)
-    throw InputError("invalid bandwidth", field,
-                     fmt::format("must be between 1e3 and 1e18 bytes/s, got {}", text));
-  return v;
-}
-
-GpuSpec custom_gpu(const GpuOptions& o) {
-  if (!o.peak_tflops)
-    throw InputError("incomplete custom accelerator", "--peak-tflops",
-                     "--gpu custom needs --peak-tflops (dense TFLOP/s of the compute format)");
-  GpuSpec g;
-  g.name              = "custom";
-  g.display_name      = "custom accelerator";
-  g.vendor            = "custom";
-  const double tflops = parse_quantity(*o.peak_tflops, "--peak-tflops");
-  if (!(tflops > 0)) throw InputError("invalid peak", "--peak-tflops", "must be positive");
-  // 1 MFLOP/s .. 1 ZFLOP/s per device: FLOPs / peak and peak x GPUs stay finite (B200: 2250).
-  if (tflops < 1e-6 || tflops > 1e9)
-    throw InputError("invalid peak", "--peak-tflops",
-                     fmt::format("must be between 1e-6 and 1e9 TFLOP/s, got {}", *o.peak_tflops));
-  for (const char* dtype : {"fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"})
-    g.peak_flops_per_s[dtype] = tflops * 1e12;
-  if (o.memory) {
-    const double bytes = parse_bytes(*o.memory, "--gpu-memory");
-    if (!(bytes >= 1) || bytes > 9.2e18)
-      throw InputError("invalid memory", "--gpu-memory", "must be between 1 byte and 9.2e18 bytes");
-    g.memory_bytes = static_cast<ByteCount>(std::llround(bytes));
-  }
-  if (o.bandwidth) g.memory_bandwidth_bytes_per_s = bytes_per_second(*o.bandwidth, "--bandwidth");
-  if (o.power) {
-    const double w = parse_quantity(*o.power, "--gpu-power");
-    if (!(w > 0) || w > 1e7)
-      throw InputError("invalid power", "--gpu-power", "must be between 0 and 1e7 watts");
-    g.board_power_watts = w;
-  }
-  if (o.intra_node)
-    g.intra_node_bandwidth_bytes_per_s = bytes_per_second(*o.intra_node, "--intra-node-bandwidth");
-  if (o.inter_node)
-    g.inter_node_bandwidth_bytes_per_s = bytes_per_second(*o.inter_node, "--inter-node-bandwidth");
-  g.source = "custom: given on the command line; --peak-tflops applies to every format";
-  return g;
-}
-
-}  // namespace
 
 void add_gpu_options(CLI::App* app, GpuOptions& o, const std::string& default_gpu) {
   const auto* grp = "Accelerator";
@@ -287,102 +145,16 @@ void add_gpu_options(CLI::App* app, GpuOptions& o, const std::string& default_gp
 }
 
 GpuSpec resolve_gpu(const GpuOptions& o, const std::string& default_gpu) {
-  const std::string name = o.gpu ? *o.gpu : default_gpu;
-  if (name.empty())
-    throw InputError("missing accelerator", "--gpu",
-                     "give a catalog name (see `sizeup gpus`) or `custom` with --peak-tflops");
-  GpuSpec g;
-  if (lower_case(name) == "custom") {
-    g = custom_gpu(o);
-  } else {
-    const std::pair<const std::optional<std::string>*, const char*> custom_only[] = {
-        {&o.peak_tflops, "--peak-tflops"},
-        {&o.memory, "--gpu-memory"},
-        {&o.bandwidth, "--bandwidth"},
-        {&o.power, "--gpu-power"},
-        {&o.intra_node, "--intra-node-bandwidth"},
-        {&o.inter_node, "--inter-node-bandwidth"}};
-    for (const auto& [opt, flag] : custom_only)
-      if (*opt)
-        throw InputError(
-            "option needs --gpu custom", flag,
-            "'" + name + "' is a catalog accelerator; use --gpu custom to describe one");
-    g = require_gpu(name, "--gpu");
-  }
-  if (o.gpus_per_node) {
-    const std::int64_t n = parse_count(*o.gpus_per_node, "--gpus-per-node");
-    if (n < 1 || n > 1024)
-      throw InputError("invalid node size", "--gpus-per-node", "must be between 1 and 1024");
-    g.gpus_per_node = static_cast<int>(n);
-  }
-  return g;
+  return with_cli_fields([&] { return sizeup::resolve_gpu(to_options(o), default_gpu); });
 }
 
 std::int64_t resolve_gpu_count(const GpuOptions& o, std::int64_t dflt) {
-  if (!o.gpus) return dflt;
-  const std::int64_t n = parse_count(*o.gpus, "--gpus");
-  if (n < 1 || n > 10000000)
-    throw InputError("invalid GPU count", "--gpus", "must be between 1 and 10,000,000");
-  return n;
+  return with_cli_fields([&] { return sizeup::resolve_gpu_count(to_options(o), dflt); });
 }
 
 CLI::Option* add_quantity(CLI::App* app, const std::string& name, std::optional<std::string>& into,
                           const std::string& help) {
   return app->add_option(name, into, help + " (accepts 70e9, 70B, 15T, 1.5k)");
-}
-
-std::string with_commas(std::uint64_t n) {
-  // Built digit by digit: GCC 12 -O3 reports a false -Wrestrict on std::string::insert.
-  const std::string digits = std::to_string(n);
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string human_count(double n) {
-  const char* units[] = {"", "K", "M", "B", "T", "P", "E"};
-  int u               = 0;
-  while (n >= 1000 && u < 6) {
-    n /= 1000;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f}", n) : fmt::format("{:.2f}{}", n, units[u]);
-}
-
-std::string table(const std::vector<std::vector<std::string>>& rows, int header_rows) {
-  std::vector<std::size_t> w;
-  for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      if (w.size() <= i) w.push_back(0);
-      w[i] = std::max(w[i], r[i].size());
-    }
-  std::string out;
-  for (std::size_t k = 0; k < rows.size(); ++k) {
-    const auto& r = rows[k];
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      // First column left-aligned (labels), the rest right-aligned (numbers).
-      out += i == 0 ? fmt::format("{:<{}}", r[i], w[i]) : fmt::format("  {:>{}}", r[i], w[i]);
-    }
-    out += "\n";
-    if (static_cast<int>(k) + 1 == header_rows) {
-      std::size_t total = 0;
-      for (auto x : w) total += x + 2;
-      out += std::string(total - 2, '-') + "\n";
-    }
-  }
-  return out;
-}
-
-std::string explain_row(const std::string& label, const Derivation& d, const std::string& result) {
-  std::string s = "- **" + label + "**";
-  if (!d.formula.empty()) s += " = `" + d.formula + "`";
-  if (!d.substituted.empty()) s += "\n  = `" + d.substituted + "`";
-  s += "\n  = **" + result + "**";
-  if (!d.source.empty()) s += "  \n  _source: " + d.source + "_";
-  return s + "\n";
 }
 
 }  // namespace sizeup::cli

@@ -9,16 +9,21 @@
 #include <string>
 
 #include "sizeup/breakdown.hpp"
+#include "sizeup/engine.hpp"
 #include "sizeup/hardware.hpp"
 #include "sizeup/model.hpp"
+#include "sizeup/report.hpp"
 
 namespace sizeup::cli {
 
-// What a command produces; main() prints one of the three forms.
+// What a command produces; main() prints one of the three forms. Engine commands fill it
+// from their Report; commands not yet moved onto the engine build it by hand.
 struct Output {
   nlohmann::json json = nlohmann::json::object();
   std::string text;     // human-readable tables
   std::string explain;  // Markdown derivation (--explain)
+  Output() = default;
+  explicit Output(const Report& r) : json(to_json(r)), text(to_text(r)), explain(to_markdown(r)) {}
 };
 
 struct GlobalOptions {
@@ -65,12 +70,8 @@ using Action   = std::function<Output()>;
 using Register = std::function<Action(CLI::App& root, GlobalOptions& g)>;
 
 // Each command file defines one of these and adds it to the list in main.cpp.
-Action register_models(CLI::App& root, GlobalOptions& g);
-Action register_params(CLI::App& root, GlobalOptions& g);
-Action register_dtypes(CLI::App& root, GlobalOptions& g);
 Action register_time(CLI::App& root, GlobalOptions& g);
 Action register_mfu(CLI::App& root, GlobalOptions& g);
-Action register_gpus(CLI::App& root, GlobalOptions& g);
 Action register_chinchilla(CLI::App& root, GlobalOptions& g);
 Action register_bench(CLI::App& root, GlobalOptions& g);
 Action register_flops(CLI::App& root, GlobalOptions& g);
@@ -80,14 +81,24 @@ Action register_train(CLI::App& root, GlobalOptions& g);
 Action register_fit(CLI::App& root, GlobalOptions& g);
 Action register_report(CLI::App& root, GlobalOptions& g);
 
-// Formatting helpers shared by the commands.
-std::string with_commas(std::uint64_t n);
-std::string human_count(double n);  // 6.74B, 354.3M
-std::string table(const std::vector<std::vector<std::string>>& rows, int header_rows = 1);
+// An engine command (include/sizeup/engine.hpp) as a CLI11 subcommand.
+Action register_engine_command(CLI::App& root, const CommandSpec& spec);
+// How the command line spells an option: --micro-batch, MODEL.
+std::string option_spelling(const OptionSpec& o);
+// The command-line spelling of an error's field when it names one of `options`.
+std::string cli_field(const std::vector<OptionSpec>& options, const std::string& field);
+
+// Formatting helpers shared by the commands (report.hpp).
+inline std::string table(const std::vector<std::vector<std::string>>& rows, int header_rows = 1) {
+  return text_table(rows, header_rows);
+}
 template <class T>
 std::string explain_rows(const std::string& title, const Breakdown<T>& b,
                          const std::function<std::string(const T&)>& show);
-std::string explain_row(const std::string& label, const Derivation& d, const std::string& result);
+inline std::string explain_row(const std::string& label, const Derivation& d,
+                               const std::string& result) {
+  return explain_markdown(label, d, result);
+}
 
 }  // namespace sizeup::cli
 

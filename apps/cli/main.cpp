@@ -128,7 +128,13 @@ int main(int argc, char** argv) {
       }
     }
   } catch (const sizeup::InputError& e) {
-    return fail(e.what(), g.json, 2);
+    // Engine commands name options by identifier; print the command-line spelling.
+    std::string field = e.field();
+    for (auto& [sub, action] : actions)
+      if (sub->parsed())
+        if (const auto* spec = sizeup::find_command(sub->get_name()))
+          field = cli_field(spec->options, field);
+    return fail(e.subject() + " (" + field + "): " + e.reason(), g.json, 2);
   } catch (const std::exception& e) {
     return fail(std::string("internal error (sizeup): ") + e.what(), g.json, 1);
   }

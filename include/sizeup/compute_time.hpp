@@ -25,7 +25,6 @@ namespace sizeup {
 inline constexpr double kMinMfu = 1e-6;
 
 // 1 PFLOP-day = 10^15 FLOP/s x 86,400 s (Brown et al. 2020 and the seed slides).
-inline constexpr double kSecondsPerDay    = 86400.0;                // 24 x 3600
 inline constexpr double kFlopsPerPflopDay = 1e15 * kSecondsPerDay;  // 8.64e19 FLOPs
 inline constexpr double kDefaultMfu       = 0.4;  // assumption shown in the output, not a fact
 

@@ -11,6 +11,9 @@ namespace sizeup {
 // except M vs m both meaning million). Result is finite and >= 0.
 double parse_quantity(const std::string& text, const std::string& field);
 
+// A plain non-negative real number without suffix (a fraction, a ratio).
+double parse_number(const std::string& text, const std::string& field);
+
 // As parse_quantity, and the value must be a whole number that fits in 63 bits.
 std::int64_t parse_count(const std::string& text, const std::string& field);
 

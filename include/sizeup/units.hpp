@@ -13,8 +13,9 @@ using FlopCount  = double;         // floating-point operations (1e27 needs a do
 using FlopRate   = double;         // FLOP/s
 using Seconds    = double;
 
-inline constexpr double kBytesPerGB  = 1e9;
-inline constexpr double kBytesPerGiB = 1073741824.0;  // 2^30
+inline constexpr double kBytesPerGB    = 1e9;
+inline constexpr double kBytesPerGiB   = 1073741824.0;  // 2^30
+inline constexpr double kSecondsPerDay = 86400.0;       // 24 x 3600
 
 inline double to_gb(ByteCount bytes) { return static_cast<double>(bytes) / kBytesPerGB; }
 inline double to_gib(ByteCount bytes) { return static_cast<double>(bytes) / kBytesPerGiB; }

@@ -1,6 +1,7 @@
 // Performance model: values worked out by hand from the formulas in perf_model.hpp.
 #include "sizeup/perf_model.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,7 +26,7 @@ TEST(perf_model, gemm_wave_quantization) {
   // 4096^3: 32 x 32 = 1024 tiles of 128 x 128 on 108 SMs -> 10 waves of 108 = 1080 slots.
   const DeviceModel d = a100();
   EXPECT_NEAR(gemm_shape_efficiency(d, 4096, 4096, 4096), 1024.0 / 1080.0, 1e-12);
-  const double t = 2.0 * 4096 * 4096 * 4096 / (312e12 * 0.8 * (1024.0 / 1080.0));
+  const double t = 2.0 * 4096 * 4096 * 4096 / (312e12 * kGemmPeakFraction * (1024.0 / 1080.0));
   EXPECT_NEAR(gemm_seconds(d, 4096, 4096, 4096), t, t * 1e-12);
 }
 
@@ -33,9 +34,10 @@ TEST(perf_model, gemm_tile_quantization_and_roofline) {
   const DeviceModel d = a100();
   // n = 129 needs two 128-wide tiles: half of the second is padding.
   EXPECT_NEAR(gemm_shape_efficiency(d, 128 * 108, 129, 64), 129.0 / 256.0, 1e-12);
-  // A matrix-vector product is bound by memory: (m k + k n + m n) * 2 bytes at 0.8 * W.
+  // A matrix-vector product is bound by memory: (m k + k n + m n) * 2 bytes at kMemoryBwFraction *
+  // W.
   const double bytes = (8192.0 * 8192 + 8192 + 8192) * 2;
-  EXPECT_NEAR(gemm_seconds(d, 8192, 1, 8192), bytes / (2.039e12 * 0.8), 1e-12);
+  EXPECT_NEAR(gemm_seconds(d, 8192, 1, 8192), bytes / (2.039e12 * kMemoryBwFraction), 1e-12);
 }
 
 TEST(perf_model, all_reduce_in_one_node) {
