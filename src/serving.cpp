@@ -148,14 +148,18 @@ OpCost roofline_op(const Ctx& c, std::string key, std::string label, double flop
   const double vec   = c.d.peak16_flops_per_s * c.d.k.gemm_peak_fraction * kVectorToTensorRatio;
   const double tc    = compute_seconds + vector_ops / vec;
   const double bytes = weight + kv_read + kv_write + act;
-  const double tm    = memory_seconds(c.d, bytes);
-  o.seconds          = std::max(tc, tm);
-  o.bound            = tc > tm ? "compute" : "memory";
+  const double tm =
+      (weight + kv_read + kv_write) / (c.d.memory_bandwidth_bytes_per_s * kStreamingBwFraction) +
+      memory_seconds(c.d, act);
+  o.seconds = std::max(tc, tm);
+  o.bound   = tc > tm ? "compute" : "memory";
   if (!c.explain) return o;
   o.derivation = {
-      "max(sum of GEMM compute times (perf_model) + dequant ops / vector rate, bytes / (BW * f))",
-      fmt::format("{}; max({:.4g} + {:.4g} / {:.4g}, {:.4g} / {:.4g}) = {:.4g} s", formula,
-                  compute_seconds, vector_ops, vec, bytes,
+      "max(GEMM compute (perf_model) + dequant ops / vector rate, (weights + KV) / (BW * "
+      "f_stream) + activations / (BW * f_mem))",
+      fmt::format("{}; max({:.4g} + {:.4g} / {:.4g}, {:.4g} / {:.4g} + {:.4g} / {:.4g}) = {:.4g} s",
+                  formula, compute_seconds, vector_ops, vec, weight + kv_read + kv_write,
+                  c.d.memory_bandwidth_bytes_per_s * kStreamingBwFraction, act,
                   c.d.memory_bandwidth_bytes_per_s * c.d.k.memory_bw_fraction, o.seconds),
       "roofline per operator (Williams et al. 2009); GEMM shape efficiency and fractions of "
       "peak from the shared performance model (perf_model.hpp)"};
@@ -515,7 +519,7 @@ StepCostModel step_cost_model(const ModelSpec& m, const InferenceInput& in,
   s.attn_flops_per_pair = 2 * static_cast<double>(m.n_head) / t * width;
   s.attn_rate           = hw.peak16_flops_per_s * hw.k.attention_peak_fraction;
   s.kv_bytes_per_token  = c.kv_token;
-  s.memory_rate         = hw.memory_bandwidth_bytes_per_s * hw.k.memory_bw_fraction;
+  s.memory_rate         = hw.memory_bandwidth_bytes_per_s * kStreamingBwFraction;
   s.overhead_seconds    = eff.step_overhead_seconds;
   // Everything but attention and overhead, from the step model itself at B tokens of B
   // sequences (decode-like: the head runs once per token), on a grid of 3 points per octave.

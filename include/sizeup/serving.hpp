@@ -36,6 +36,14 @@ struct ServingLayout {
   std::int64_t gpus() const { return tp * pp; }
 };
 
+// Streaming reads of weights and of the KV cache (decode GEMV-like products, paged
+// attention) reach about 80% of the datasheet HBM bandwidth: a plain copy reaches 85-90%
+// (perf_model.hpp's note on kMemoryBwFraction; STREAM-like copies: ~1.75 of 2.04 TB/s on
+// A100-80GB, ~2.9 of 3.35 TB/s on H100 SXM), decode kernels 75-85% (vLLM/TensorRT-LLM
+// kernel benchmarks). The shared kMemoryBwFraction (0.6) stays for activation traffic
+// (norms, residuals, activations), the kernels it was set for.
+inline constexpr double kStreamingBwFraction = 0.80;
+
 // Serving-specific terms on top of the shared performance model (perf_model.hpp), which
 // gives GEMM, memory, attention and collective times.
 struct ServingEfficiency {
