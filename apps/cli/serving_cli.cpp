@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "sizeup/error.hpp"
@@ -101,8 +102,30 @@ std::pair<std::string, double> matmul_peak(const GpuSpec& g, WeightFormat f) {
   return {"", 0};
 }
 
+namespace {
+void serving_output(const ServingCliOptions& o, const ServingCliContext& c, Output& out,
+                    std::vector<std::string>& notes);
+}
+
+// Library errors name fields by identifier (prompt, gpu_memory); the command line spells
+// them as options (--prompt, --gpu-memory).
 void add_serving_output(const ServingCliOptions& o, const ServingCliContext& c, Output& out,
                         std::vector<std::string>& notes) {
+  try {
+    serving_output(o, c, out, notes);
+  } catch (const InputError& e) {
+    const std::string& f = e.field();
+    if (f.rfind("--", 0) == 0 || f == "MODEL") throw;
+    std::string flag = "--" + f;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (f == "model") flag = "MODEL";
+    throw InputError(e.subject(), flag, e.reason());
+  }
+}
+
+namespace {
+void serving_output(const ServingCliOptions& o, const ServingCliContext& c, Output& out,
+                    std::vector<std::string>& notes) {
   auto& j      = out.json;
   j["serving"] = nullptr;
   j["engine"]  = nullptr;
@@ -281,5 +304,7 @@ void add_serving_output(const ServingCliOptions& o, const ServingCliContext& c, 
         r.mean_running, r.preemptions);
   }
 }
+
+}  // namespace
 
 }  // namespace sizeup::cli

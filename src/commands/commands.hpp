@@ -11,4 +11,9 @@ CommandSpec params_command();
 CommandSpec gpus_command();
 CommandSpec dtypes_command();
 
+// `plan MODEL --serve` (src/commands/serve_plan.cpp): the serving options and report, hooked
+// into the plan command.
+std::vector<OptionSpec> serve_plan_options();
+Report serve_plan_report(const Options& o);
+
 }  // namespace sizeup::cmd
