@@ -404,11 +404,16 @@ ServingReport serve_static(const ModelSpec& m, const InferenceInput& in,
   r.output_tokens_per_second_per_gpu = r.output_tokens_per_second / gpus;
   r.total_tokens_per_second_per_gpu  = bf * (Pf + Gf) / r.e2e_seconds / gpus;
 
-  // Smallest batch whose decode step (at context P) spends more time compute-bound than
-  // memory-bound: doubling then bisection (compute share grows with the batch).
+  // Smallest batch whose decode step (at context P) is compute-bound as a whole: its FLOPs at
+  // the achievable GEMM rate take longer than its bytes at the streaming bandwidth (the
+  // roofline ridge; per-operator tile effects aside, which make the crossing non-monotonic).
+  // Doubling then bisection: FLOPs grow with the batch faster than bytes.
+  Ctx c              = make_ctx(m, in, layout, hw, eff);
+  c.explain          = false;
   auto compute_bound = [&](I bb) {
-    const StepTime s = serving_step(m, in, layout, hw, eff, {bb, 1, prompt});
-    return s.compute_seconds > s.memory_seconds;
+    const StepTime s = step_with_ctx(c, {bb, 1, prompt});
+    return s.flops / (hw.peak_flops_per_s * hw.k.gemm_peak_fraction) >
+           s.bytes / (hw.memory_bandwidth_bytes_per_s * kStreamingBwFraction);
   };
   I hi = 1;
   while (hi <= 1000000 && !compute_bound(hi)) hi *= 2;

@@ -10,6 +10,7 @@
 #include "sizeup/error.hpp"
 #include "sizeup/hardware.hpp"
 #include "sizeup/kv_capacity.hpp"
+#include "sizeup/serve_plan.hpp"
 #include "sizeup/serve_sim.hpp"
 
 namespace sizeup {
@@ -159,9 +160,11 @@ TEST(serving_test, tp_all_reduce_is_latency_dominated_at_small_batch) {
     }
 }
 
-// The ridge point of an A100 is 312e12 / 2.039e12 = 153 FLOPs per byte; a 16-bit decode does 1
-// FLOP per weight byte per sequence, so decode turns compute-bound at roughly 150 sequences
-// (less KV traffic helps, GEMM efficiency and KV reads move it): between 100 and 400.
+// Ridge point: decode turns compute-bound when its FLOPs at the achievable GEMM rate
+// (312e12 * 0.75) take longer than its bytes at the streaming bandwidth (2.039e12 * 0.8). A
+// 16-bit decode does about 1 FLOP per weight byte per sequence, and each sequence adds 16
+// tokens of KV (8.4 MB) at context 16: b * 13.5e9 / 234e12 = (13.5e9 + b * 8.4e6) / 1.63e12
+// gives b = 157; the head and activations move it a little: between 100 and 400.
 TEST(serving_test, decode_turns_compute_bound_near_the_ridge_point) {
   const ModelSpec m     = catalog("llama-2-7b");
   const ServingReport r = serve_static(m, bf16(), {}, device("a100-80gb"), {}, 1, 16, 2);
@@ -225,21 +228,52 @@ TEST(serving_test, simulator_obeys_littles_law) {
   EXPECT_NEAR(r.requests_per_second, 20, 1.0);
 }
 
-// A pool of 100 blocks of 16 tokens holds only three requests of 400 + 100 tokens: the
-// scheduler preempts, every request still completes, and no more than 1600 tokens are held.
+// A pool of 100 blocks of 16 tokens: prompts of 100 tokens need 7 blocks each, so about 14
+// requests are admitted, then grow towards 32 blocks each (500 tokens): the scheduler must
+// preempt. Every request still completes, with at most 1600 / 101 = 15.8 prompts held at once.
+// A pool of 10 blocks cannot hold one request (32 blocks): refused.
 TEST(serving_test, simulator_preempts_when_blocks_run_out) {
   SimInput in;
   in.rate_per_s     = 1000;
   in.requests       = 300;
-  in.prompt         = 400;
-  in.gen            = 100;
+  in.prompt         = 100;
+  in.gen            = 400;
   in.kv_blocks      = 100;
   const SimReport r = simulate_serving(cost_llama8b(), in);
   EXPECT_EQ(r.completed, 300);
-  EXPECT_LE(r.mean_running, 4.0);
   EXPECT_GT(r.preemptions, 0);
-  in.kv_blocks = 10;  // one request needs 32 blocks
+  EXPECT_LE(r.mean_running, 15.9);
+  in.kv_blocks = 10;
   EXPECT_THROW(simulate_serving(cost_llama8b(), in), InputError);
+}
+
+// The planner returns the cheapest deployments first, each checked by the simulator against
+// both targets; an impossible target (0.1 ms per token: below one read of the weights) leaves
+// none, with the reason counted.
+TEST(serving_test, serve_plan_cheapest_first_and_within_targets) {
+  ServePlanInput in;
+  in.rate_per_s           = 5;
+  in.prompt               = 512;
+  in.gen                  = 128;
+  in.ttft_seconds         = 1.0;
+  in.tpot_seconds         = 0.05;
+  in.gpus                 = {require_gpu("a100-80gb"), require_gpu("h100-sxm")};
+  in.price_per_gpu_hour   = {{"a100-80gb", 1.0}, {"h100-sxm", 3.0}};
+  const ServePlanReport r = plan_serving(catalog("llama-3-8b"), in);
+  ASSERT_FALSE(r.plans.empty());
+  EXPECT_GT(r.evaluated, r.feasible);
+  for (std::size_t i = 0; i < r.plans.size(); ++i) {
+    const ServePlan& p = r.plans[i];
+    EXPECT_TRUE(p.verified);
+    EXPECT_LE(p.sim_ttft_p90_seconds, 1.0);
+    EXPECT_LE(p.sim_tpot_p90_seconds, 0.05);
+    EXPECT_EQ(p.gpus, p.replicas * p.layout.gpus());
+    if (i > 0) EXPECT_GE(p.cost_per_hour, r.plans[i - 1].cost_per_hour);
+  }
+  in.tpot_seconds            = 1e-4;
+  const ServePlanReport none = plan_serving(catalog("llama-3-8b"), in);
+  EXPECT_TRUE(none.plans.empty());
+  EXPECT_GT(none.rejected.at("TPOT above target even alone"), 0);
 }
 
 }  // namespace
