@@ -119,6 +119,11 @@ void add_serving_output(const ServingCliOptions& o, const ServingCliContext& c, 
     std::string flag = "--" + f;
     std::replace(flag.begin(), flag.end(), '_', '-');
     if (f == "model") flag = "MODEL";
+    // Hardware figures the performance model needs: the --gpu custom options that give them.
+    if (f == "memory_bandwidth_bytes_per_s") flag = "--bandwidth";
+    if (f == "intra_node_bandwidth_bytes_per_s") flag = "--intra-node-bandwidth";
+    if (f == "inter_node_bandwidth_bytes_per_s") flag = "--inter-node-bandwidth";
+    if (f == "pcie_bandwidth_bytes_per_s" || f == "compute_dtype") flag = "--gpu";
     throw InputError(e.subject(), flag, e.reason());
   }
 }
@@ -254,8 +259,8 @@ void serving_output(const ServingCliOptions& o, const ServingCliContext& c, Outp
     if (!(si.rate_per_s > 0) || si.rate_per_s > 1e9)
       throw InputError("invalid rate", "--rate", "must be in (0, 1e9] requests/s");
     si.requests = count_opt(o.requests, "--requests", 5000);
-    if (si.requests > 10000000)
-      throw InputError("invalid request count", "--requests", "at most 1e7");
+    if (si.requests > 1000000)
+      throw InputError("invalid request count", "--requests", "at most 1e6");
     si.prompt        = prompt;
     si.gen           = gen;
     si.length_spread = o.length_spread ? parse_quantity(*o.length_spread, "--length-spread") : 0;
