@@ -14,6 +14,8 @@ CommandSpec dtypes_command();
 // `plan MODEL --serve` (src/commands/serve_plan.cpp): the serving options and report, hooked
 // into the plan command.
 std::vector<OptionSpec> serve_plan_options();
+// `base` plus the serving options it does not already have (plan shares gpu, top, ...).
+std::vector<OptionSpec> with_serve_plan_options(std::vector<OptionSpec> base);
 Report serve_plan_report(const Options& o);
 
 }  // namespace sizeup::cmd

@@ -61,6 +61,15 @@ std::vector<OptionSpec> serve_plan_options() {
   };
 }
 
+std::vector<OptionSpec> with_serve_plan_options(std::vector<OptionSpec> base) {
+  for (OptionSpec& s : serve_plan_options()) {
+    bool present = false;
+    for (const OptionSpec& b : base) present = present || b.name == s.name;
+    if (!present) base.push_back(std::move(s));
+  }
+  return base;
+}
+
 Report serve_plan_report(const Options& o) {
   const ModelSpec m = resolve_model(o);
   ServePlanInput in;
