@@ -87,7 +87,7 @@ Ctx make_ctx(const ModelSpec& m, const InferenceInput& in0, const ServingLayout&
   in.tp             = layout.tp;
   in.batch          = 1;
   in.context        = 1;
-  Ctx c{m, in, layout, d, eff, weights_by_component(m, in), {}, 0, 0, m.n_layer, true};
+  Ctx c{m, in, layout, d, eff, weights_by_component(m, in), {}, 0, 0, m.n_layer, true, 0, {}};
   c.kv_token   = inference_memory(m, in).kv_cache_bytes;
   c.moe_layers = static_cast<double>(m.n_moe_layers());
   for (I i = 0; i < m.n_layer; ++i)
@@ -147,7 +147,6 @@ OpCost roofline_op(const Ctx& c, std::string key, std::string label, double flop
   o.activation_bytes = act;
   const double vec   = c.d.peak16_flops_per_s * c.d.k.gemm_peak_fraction * kVectorToTensorRatio;
   const double tc    = compute_seconds + vector_ops / vec;
-  const double bytes = weight + kv_read + kv_write + act;
   const double tm =
       (weight + kv_read + kv_write) / (c.d.memory_bandwidth_bytes_per_s * kStreamingBwFraction) +
       memory_seconds(c.d, act);

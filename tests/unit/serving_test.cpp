@@ -143,7 +143,9 @@ TEST(serving_test, sliding_window_decode_reads_only_the_window) {
 TEST(serving_test, mla_decode_reads_the_latent_cache) {
   const ModelSpec m = catalog("deepseek-v2-lite");
   for (const auto& o : serving_step(m, bf16(), {}, device("h100-sxm"), {}, {2, 1, 1000}).ops)
-    if (o.key == "attention_core") EXPECT_EQ(o.kv_read_bytes, 2 * 1000.0 * 27 * 576 * 2);
+    if (o.key == "attention_core") {
+      EXPECT_EQ(o.kv_read_bytes, 2 * 1000.0 * 27 * 576 * 2);
+    }
 }
 
 // Tensor parallelism at batch 1: 2 all-reduces per layer of 1 x 4096 x 2 bytes; on NVLink the
@@ -268,7 +270,9 @@ TEST(serving_test, serve_plan_cheapest_first_and_within_targets) {
     EXPECT_LE(p.sim_ttft_p90_seconds, 1.0);
     EXPECT_LE(p.sim_tpot_p90_seconds, 0.05);
     EXPECT_EQ(p.gpus, p.replicas * p.layout.gpus());
-    if (i > 0) EXPECT_GE(p.cost_per_hour, r.plans[i - 1].cost_per_hour);
+    if (i > 0) {
+      EXPECT_GE(p.cost_per_hour, r.plans[i - 1].cost_per_hour);
+    }
   }
   in.tpot_seconds            = 1e-4;
   const ServePlanReport none = plan_serving(catalog("llama-3-8b"), in);
