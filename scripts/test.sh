@@ -10,18 +10,18 @@ echo "== clang-format check"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
 echo "== dev build + all tests"
-cmake --preset dev -G Ninja >/dev/null
+cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
 ctest --preset dev -j "$jobs"
 /usr/bin/python3 scripts/make-validation-doc.py build/dev/validation
 
 echo "== asan/ubsan build + unit tests"
-cmake --preset asan -G Ninja >/dev/null
+cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs" --target sizeup_unit_tests
 ctest --preset asan -j "$jobs"
 
 echo "== fuzz the config parser (${SIZEUP_FUZZ_SECONDS:-60} s)"
-cmake --preset fuzz -G Ninja >/dev/null
+cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 mkdir -p build/fuzz/corpus
 cp data/models/*.json tests/fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true

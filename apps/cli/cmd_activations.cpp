@@ -135,8 +135,7 @@ Output activations_output(const ActivationsCliOptions& o) {
 
 Action register_activations(CLI::App& root, GlobalOptions&) {
   auto* app = root.add_subcommand("activations", "activation bytes saved for backward, per tensor");
-  app->group("");  // hidden: a building block of `sizeup train`, used by the validation tests
-  auto o = std::make_shared<ActivationsCliOptions>();
+  auto o    = std::make_shared<ActivationsCliOptions>();
   add_model_options(app, o->model);
   add_quantity(app, "--batch", o->batch, "micro-batch size b (default 1)");
   add_quantity(app, "--seq", o->seq, "sequence length s (default min(2048, max positions))");

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,10 +16,16 @@
 
 namespace {
 
-int fail(const std::string& message, bool json, int code) {
+int fail(const std::string& raw_message, bool json, int code) {
+  const std::string message = sizeup::printable(raw_message);  // one line, valid UTF-8
   std::cerr << "sizeup: error: " << message << "\n";
   if (json) std::cout << nlohmann::json{{"error", message}}.dump() << "\n";
   return code;
+}
+
+// Strings from the user (a model name, a path) may not be UTF-8: never throw on them.
+std::string dump_json(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // One-line form of a CLI11 error, naming the argument it is about where the message says:
@@ -121,7 +129,7 @@ int main(int argc, char** argv) {
       Output out = action();
       if (g.json) {
         if (g.explain && !out.explain.empty()) out.json["explain"] = out.explain;
-        std::cout << out.json.dump(2) << "\n";
+        std::cout << dump_json(out.json) << "\n";
       } else {
         std::cout << out.text;
         if (g.explain && !out.explain.empty()) std::cout << "\n" << out.explain;
@@ -137,6 +145,11 @@ int main(int argc, char** argv) {
     return fail(e.subject() + " (" + field + "): " + e.reason(), g.json, 2);
   } catch (const std::exception& e) {
     return fail(std::string("internal error (sizeup): ") + e.what(), g.json, 1);
+  }
+  // A failed write (a full disk, a closed pipe) is an error, not a silent success.
+  if (!std::cout.flush()) {
+    std::cerr << "sizeup: error: output not written (stdout): " << std::strerror(errno) << "\n";
+    return 1;
   }
   return 0;
 }

@@ -554,6 +554,18 @@ class SeedExamples(unittest.TestCase):
                "the weights, and it grows with batch × context, which the 1.2 factor ignores.")
 
     def test_004_hand_slips(self):
+        # The slip: gradients are sharded like the weights (by PP x TP), not by PP alone. Llama
+        # 3 8B: TP 2 on top of PP 2 halves the gradients again (up to the norms, which TP
+        # replicates), and on every layout gradients stay in step with the weights.
+        def grads(*layout):
+            m = run_json("train", "llama-3-8b", "--gpu", "h100-sxm", *layout)["memory"]
+            return m["gradients_bytes"], m["weights_bytes"]
+        g1, w1 = grads("--gpus", "1")
+        gp, wp = grads("--gpus", "2", "--pp", "2")
+        gt, wt = grads("--gpus", "4", "--pp", "2", "--tp", "2")
+        self.assertLess(gp, g1)
+        self.assertAlmostEqual(gt / gp, 0.5, delta=0.001)
+        self.assertEqual((g1 / w1, gp / wp), (gt / wt, gt / wt))
         EX.slip("004", "3D parallelism: \"memory_gradients ≈ Gradient Memory / "
                 "(Pipe-Parallel-Size)\" — gradients are sharded like the weights they belong "
                 "to, so by **PP × TP** (the same formula's model memory is divided by both).")

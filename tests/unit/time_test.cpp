@@ -37,8 +37,6 @@ TEST(time_test, seed_70b_15t_1024_h100_takes_143_94_days) {
   EXPECT_FALSE(r.has("energy_kwh"));
 }
 
-TEST(time_test, pflop_day_is_8_64e19_flops) { EXPECT_DOUBLE_EQ(kFlopsPerPflopDay, 8.64e19); }
-
 TEST(time_test, cost_energy_emissions_follow_gpu_hours) {
   TrainTimeInput in       = seed_question();
   in.price_per_gpu_hour   = 2.0;

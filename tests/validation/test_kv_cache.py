@@ -135,17 +135,40 @@ def tiny(label, cfg, batch, seq, kv, window=None):
     return label, measure, [*flags, "--batch", batch, "--context", seq, "--kv-dtype", kv]
 
 
-def catalog_std(label, name, batch, seq, kv, tp=1, sliding=None):
+def layer_windows(c):
+    """The attention window of each layer as transformers derives it from a config (v4.56):
+    an explicit `layer_types` list wins; otherwise Gemma2Config sets sliding on layers with
+    bool((i + 1) % 2), Gemma3TextConfig on layers where (i + 1) % sliding_window_pattern != 0,
+    Qwen2Config only with use_sliding_window (from max_window_layers on), and Mistral's
+    sliding_window applies to every layer. None: a full-attention layer."""
+    layers, window = c["num_hidden_layers"], c.get("sliding_window")
+    if not window:
+        return None
+    if "layer_types" in c:
+        return [window if t == "sliding_attention" else None for t in c["layer_types"]]
+    kind = c["model_type"]
+    if kind == "gemma2":
+        return [window if (i + 1) % 2 else None for i in range(layers)]
+    if kind in ("gemma3", "gemma3_text"):
+        pattern = c.get("sliding_window_pattern", 6)
+        return [window if (i + 1) % pattern else None for i in range(layers)]
+    if kind in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
+        if not c.get("use_sliding_window", False):
+            return None
+        first = c.get("max_window_layers", layers)
+        return [window if i >= first else None for i in range(layers)]
+    if kind in ("mistral", "mixtral", "starcoder2"):
+        return [window] * layers
+    raise ValueError(f"no sliding-window rule for model_type {kind}")
+
+
+def catalog_std(label, name, batch, seq, kv, tp=1):
     c = catalog_config(name)
     layers, hidden = c["num_hidden_layers"], c["hidden_size"]
     heads = c["num_attention_heads"]
     kv_heads = c.get("num_key_value_heads", heads)
     hd = c.get("head_dim") or hidden // heads
-    windows = None
-    if sliding == "all":  # Mistral-7B-v0.1: every layer
-        windows = [c["sliding_window"]] * layers
-    elif sliding == "even":  # Gemma 2: HF Gemma2DecoderLayer.is_sliding = not layer_idx % 2
-        windows = [c["sliding_window"] if i % 2 == 0 else None for i in range(layers)]
+    windows = layer_windows(c)
 
     def measure():
         return fill_standard(layers, hidden, kv_heads, hd, batch, seq, DTYPES[kv], "meta",
@@ -183,9 +206,9 @@ CASES = [
     catalog_std("llama-2-70b, tp 16 > 8 KV heads (replicated)", "llama-2-70b", 1, 2048, "bf16",
                 tp=16),
     catalog_std("mistral-7b-v0.1 (sliding 4096 on all layers), 32k", "mistral-7b-v0.1", 1,
-                32768, "bf16", sliding="all"),
+                32768, "bf16"),
     catalog_std("gemma-2-9b (alternating sliding 4096 / global), 8k", "gemma-2-9b", 2, 8192,
-                "bf16", sliding="even"),
+                "bf16"),
     catalog_mla("deepseek-v2-lite MLA latent (512+64), bf16", "deepseek-v2-lite", 2, 4096,
                 "bf16"),
     catalog_mla("deepseek-v3 MLA latent, fp32", "deepseek-v3", 1, 1000, "fp32"),

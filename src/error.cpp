@@ -1,0 +1,53 @@
+#include "sizeup/error.hpp"
+
+#include <fmt/format.h>
+
+namespace sizeup {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no
+// surrogates, at most U+10FFFF), or 0 when the bytes there are not one.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto b          = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const auto cont       = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && b(1) >= 0x90) return 0;  // beyond U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\n') {
+      out += "\\n", ++i;
+    } else if (c == '\t') {
+      out += "\\t", ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      out += fmt::format("\\x{:02x}", c), ++i;
+    } else if (const std::size_t n = utf8_length(s, i); n > 0) {
+      out.append(s.substr(i, n)), i += n;
+    } else {
+      out += fmt::format("\\x{:02x}", c), ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace sizeup
