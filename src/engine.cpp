@@ -18,6 +18,7 @@ const std::vector<CommandSpec>& commands() {
       cmd::params_command(),
       cmd::gpus_command(),
       cmd::dtypes_command(),
+      cmd::plan_command(),
   };
   return all;
 }

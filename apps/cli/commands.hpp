@@ -33,6 +33,7 @@ inline std::vector<std::pair<const char*, Register>> all_commands() {
       {"infer", register_infer},
       {"train", register_train},
       {"fit", register_fit},
+      {"plan", engine("plan")},
       {"report", register_report},
   };
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sizeup/engine.hpp"
+#include "sizeup/perf_model.hpp"
 
 namespace sizeup::cmd {
 
@@ -10,6 +11,11 @@ CommandSpec models_command();
 CommandSpec params_command();
 CommandSpec gpus_command();
 CommandSpec dtypes_command();
+CommandSpec plan_command();
+
+// The step-time model's options (plan.cpp), shared with commands that predict step time.
+std::vector<OptionSpec> step_model_options();
+DeviceModel plan_device(const Options& o, const GpuSpec& gpu, const std::string& dtype);
 
 // `plan MODEL --serve` (src/commands/serve_plan.cpp): the serving options and report, hooked
 // into the plan command.
