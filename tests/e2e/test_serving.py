@@ -77,6 +77,24 @@ class ServingTest(unittest.TestCase):
                      "--overhead", "2GiB")
         self.assertEqual(c["memory"]["overhead_bytes"], 2 * 2**30)
 
+    def test_plan_serve(self):
+        j = run_json("plan", "llama-3-8b", "--serve", "--rate", "5", "--prompt", "512", "--gen",
+                     "128", "--ttft-ms", "1000", "--tpot-ms", "50", "--gpu",
+                     "a100-80gb,h100-sxm", "--price-per-gpu-hour", "a100-80gb=1,h100-sxm=3")
+        plans = j["plans"]
+        self.assertTrue(plans)
+        costs = [p["cost_per_hour"] for p in plans]
+        self.assertEqual(costs, sorted(costs))
+        for p in plans:
+            self.assertLessEqual(p["sim_ttft_p90_seconds"], 1.0)
+            self.assertLessEqual(p["sim_tpot_p90_seconds"], 0.05)
+            self.assertEqual(p["gpus"], p["replicas"] * p["tp"] * p["pp"])
+            price = 1 if p["gpu"] == "a100-80gb" else 3
+            self.assertAlmostEqual(p["cost_per_hour"], p["gpus"] * price)
+        self.assertGreater(j["evaluated"], 0)
+        self.assertIn("rejected", j)
+        self.assertLess(j["cpu_seconds"], 1.0)
+
     def test_errors(self):
         assert_input_error(self, ["infer", "llama-3-8b", "--prompt", "10"], "--gpu")
         assert_input_error(self, ["infer", "llama-3-8b", "--gpu", "h100-sxm", "--engine", "tgi"],
@@ -87,6 +105,9 @@ class ServingTest(unittest.TestCase):
                            "--prompt")
         assert_input_error(self, ["infer", "llama-3-70b", "--gpu", "h100-sxm", "--engine",
                                   "vllm"], "--gpu-memory")
+        assert_input_error(self, ["plan", "llama-3-8b", "--serve"], "--rate")
+        assert_input_error(self, ["plan", "llama-3-8b", "--serve", "--rate", "1", "--gpu",
+                                  "h100-sxm,nope"], "--gpu")
 
 
 if __name__ == "__main__":
