@@ -196,11 +196,13 @@ void serving_output(const ServingCliOptions& o, const ServingCliContext& c, Outp
       "replica, {} peak):\n"
       "  time to first token {:.1f} ms, time per output token {:.2f} ms, end-to-end {:.3f} s\n"
       "  {:.0f} output tokens/s per GPU, {:.0f} total tokens/s per GPU\n"
-      "  decode turns compute-bound at batch {}\n",
+      "  decode turns compute-bound at batch: {}\n",
       c.in.batch, prompt, gen, layout.gpus(), peak_dtype, s.ttft_seconds * 1e3,
       s.tpot_seconds * 1e3, s.e2e_seconds, s.output_tokens_per_second_per_gpu,
       s.total_tokens_per_second_per_gpu,
-      s.compute_bound_batch > 0 ? std::to_string(s.compute_bound_batch) : "> 1e6");
+      s.compute_bound_batch > 0
+          ? std::to_string(s.compute_bound_batch)
+          : "never (each sequence's KV reads outweigh its FLOPs at this context)");
   out.explain += "\n" +
                  explain_rows<double>("Serving (static batch)", s.rows,
                                       [](const double& v) { return fmt::format("{:.6g}", v); }) +
