@@ -14,11 +14,8 @@ namespace sizeup {
 
 const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> all = {
-      cmd::models_command(),
-      cmd::params_command(),
-      cmd::gpus_command(),
-      cmd::dtypes_command(),
-      cmd::plan_command(),
+      cmd::models_command(), cmd::params_command(), cmd::gpus_command(),
+      cmd::dtypes_command(), cmd::plan_command(),
   };
   return all;
 }

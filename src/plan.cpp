@@ -298,6 +298,7 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
                 Layout lay;
                 lay.dp = dp, lay.tp = tp, lay.pp = pp, lay.cp = cp, lay.ep = e;
                 lay.sp = sp, lay.micro = b, lay.micro_batches = mb_count, lay.recompute = rc;
+                lay.tp_overlap      = in.step.tp_overlap;
                 const MicroCosts mc = micro_costs(ctx, lay);
                 const U layer_first =
                     static_cast<U>(dense_first) * A.layer + static_cast<U>(moe_first) * A.moe_layer;

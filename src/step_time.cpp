@@ -305,6 +305,8 @@ MicroCosts micro_costs(const StepContext& c, const Layout& l) {
                                   : collective_seconds(dev, Collective::all_reduce, bytes, g);
     const double n         = l.recompute == Recompute::full ? 6.0 : 4.0;
     r.tp_comm              = n * one;
+    // Overlapped (userbuffers): hidden behind the layer's GEMMs, only the excess exposed.
+    if (l.tp_overlap) r.tp_comm = std::max(0.0, r.tp_comm - (gf + gb));
   }
   // Context parallelism: (c - 1) ring steps of this rank's K and V block forward, K, V and
   // their gradients backward, overlapped with the attention of the block in flight.
@@ -504,7 +506,8 @@ StepTimeReport step_time(const ModelSpec& m, const TrainInput& in, const DeviceM
                          const StepOptions& o) {
   validate_plan(m, in);
   const StepContext c = step_context(m, in, device);
-  const Layout l      = layout_of(in);
+  Layout l            = layout_of(in);
+  l.tp_overlap        = o.tp_overlap;
   const I L           = static_cast<I>(c.n_layer);
   StepTimeReport rep;
   rep.stage_layers.assign(static_cast<std::size_t>(l.pp), 0);

@@ -2,6 +2,8 @@
 // step time, and the seed documents' heuristics beside the detailed count.
 #include <fmt/format.h>
 
+#include <sstream>
+
 #include "common.hpp"
 #include "flops_options.hpp"
 #include "sizeup/compute_time.hpp"
@@ -10,7 +12,9 @@
 #include "sizeup/flops.hpp"
 #include "sizeup/json.hpp"
 #include "sizeup/params.hpp"
+#include "sizeup/plan.hpp"
 #include "sizeup/quantity.hpp"
+#include "sizeup/step_time.hpp"
 #include "train_options.hpp"
 
 namespace sizeup::cli {
@@ -20,6 +24,11 @@ struct TrainCmd {
   ModelOptions model;
   TrainCliOptions train;
   std::optional<std::string> mfu, tokens;
+  // Step-time model (plan.hpp step_device): names as in `sizeup plan`.
+  std::optional<std::string> gemm_efficiency, memory_efficiency, link_efficiency,
+      attention_efficiency, nvlink_domain, intra_latency, inter_latency, pcie_bandwidth,
+      stage_layers;
+  bool no_dp_overlap = false, tp_overlap = false;
 };
 
 std::string gib(ByteCount b) { return fmt::format("{:.2f} GiB", to_gib(b)); }
@@ -84,15 +93,42 @@ Output train_output(const TrainCmd& o) {
     fr.training_per_step  = fr.training_per_token * tokens;
     fr.hardware_per_step  = fr.training_per_step + fr.recompute_per_token * tokens;
   }
-  const Peak peak = resolve_peak(gpu, o.train.precision);
-  double mfu      = kDefaultMfu;
+  const Peak peak         = resolve_peak(gpu, o.train.precision);
+  double mfu              = kDefaultMfu;
+  const std::int64_t gpus = in.plan.gpus();
+  // Step time: the step-time model (step_time.hpp) from the hardware and the layout, unless
+  // --mfu is given; fine-tuning keeps the MFU path (the model times a full backward).
+  std::optional<StepTimeReport> st;
   if (o.mfu) {
     mfu = parse_mfu(*o.mfu);  // the same range as `sizeup time`
+  } else if (in.finetune.mode != Finetune::full) {
+    notes.push_back(fmt::format(
+        "MFU {} assumed for fine-tuning (the step-time model times full training); pass --mfu",
+        kDefaultMfu));
   } else {
-    notes.push_back(fmt::format("MFU {} assumed (default); pass --mfu", kDefaultMfu));
+    nlohmann::json so = nlohmann::json::object();
+    const std::pair<const std::optional<std::string>*, const char*> step_opts[] = {
+        {&o.gemm_efficiency, "gemm_efficiency"}, {&o.memory_efficiency, "memory_efficiency"},
+        {&o.link_efficiency, "link_efficiency"}, {&o.attention_efficiency, "attention_efficiency"},
+        {&o.nvlink_domain, "nvlink_domain"},     {&o.intra_latency, "intra_latency"},
+        {&o.inter_latency, "inter_latency"},     {&o.pcie_bandwidth, "pcie_bandwidth"}};
+    for (const auto& [v, k] : step_opts)
+      if (*v) so[k] = **v;
+    StepOptions sopt;
+    sopt.dp_overlap = !o.no_dp_overlap;
+    sopt.tp_overlap = o.tp_overlap;
+    if (o.stage_layers) {
+      std::string item;
+      std::stringstream ss(*o.stage_layers);
+      while (std::getline(ss, item, ','))
+        sopt.stage_layers.push_back(int_option(item, "--stage-layers", 0, 1, 1000000));
+    }
+    st  = step_time(m, in, step_device(so, gpu, r.recipe.compute_dtype), sopt);
+    mfu = st->mfu;
   }
-  const std::int64_t gpus = in.plan.gpus();
-  const double step_s = fr.training_per_step / (static_cast<double>(gpus) * peak.flops_per_s * mfu);
+  const double step_s =
+      st ? st->step_seconds
+         : fr.training_per_step / (static_cast<double>(gpus) * peak.flops_per_s * mfu);
   if (in.finetune.mode != Finetune::full)
     notes.push_back(
         "fine-tuning FLOPs: frozen weights skip their weight gradients, frozen bottom layers "
@@ -163,7 +199,20 @@ Output train_output(const TrainCmd& o) {
   j["flops"]    = {{"per_step", fr.training_per_step},
                    {"per_token", fr.training_per_token},
                    {"hardware_per_step", fr.hardware_per_step}};
-  j["time"]     = {{"step_seconds", step_s}, {"peak_flops_per_s", peak.flops_per_s}};
+  j["time"]     = {{"step_seconds", step_s},
+                   {"peak_flops_per_s", peak.flops_per_s},
+                   {"model", st ? "step-time" : "mfu"}};
+  if (st) {
+    j["time"]["mfu"]                       = st->mfu;
+    j["time"]["hfu"]                       = st->hfu;
+    j["time"]["tokens_per_second"]         = st->tokens_per_second;
+    j["time"]["tokens_per_second_per_gpu"] = st->tokens_per_second_per_gpu;
+    j["time"]["tflops_per_gpu"]            = st->tflops_per_gpu;
+    j["time"]["hardware_tflops_per_gpu"]   = st->hardware_tflops_per_gpu;
+    j["time"]["stage_layers"]              = st->stage_layers;
+    for (const auto& x : st->rows.rows) j["time"][x.key] = x.value;
+    for (const auto& n : st->notes) notes.push_back(n);
+  }
   if (o.tokens) {
     const double tokens = parse_quantity(*o.tokens, "--tokens");
     if (!(tokens > 0))  // as in `sizeup time`: no run trains on zero tokens
@@ -207,8 +256,19 @@ Output train_output(const TrainCmd& o) {
   out.text += fmt::format("fits in {} x (1 - headroom {}): {}\n", gib(gpu.memory_bytes),
                           in.headroom, r.fits ? "yes" : "NO");
   if (r.host_bytes) out.text += "host (offloaded): " + gib(r.host_bytes) + "\n";
-  out.text += fmt::format("FLOPs per step {} ({} tokens), step {:.4g} s at MFU {:g}\n\n",
-                          sci(fr.training_per_step), global * in.workload.seq_len, step_s, mfu);
+  out.text += fmt::format("FLOPs per step {} ({} tokens), step {:.4g} s at MFU {:.3g}{}\n",
+                          sci(fr.training_per_step), global * in.workload.seq_len, step_s, mfu,
+                          st ? " (step-time model)" : "");
+  if (st) {
+    std::vector<std::vector<std::string>> trows = {{"step time", "seconds"}};
+    for (const auto& x : st->rows.rows)
+      if (x.value > 0) trows.push_back({x.label, fmt::format("{:.4g}", x.value)});
+    out.text += table(trows);
+    out.text += fmt::format(
+        "tokens/s {:.4g} ({:.4g} per GPU), {:.1f} TFLOP/s per GPU, HFU {:.3g}\n",
+        st->tokens_per_second, st->tokens_per_second_per_gpu, st->tflops_per_gpu, st->hfu);
+  }
+  out.text += "\n";
   std::vector<std::vector<std::string>> hrows = {
       {"seed heuristic", "weights", "gradients", "optimizer", "activations", "total"}};
   for (const auto& h : seeds) {
@@ -244,12 +304,16 @@ Output train_output(const TrainCmd& o) {
        ft_flops.rows.empty() ? "flops.hpp (3 x forward matmul FLOPs)"
                              : "flops.hpp finetune_flops_per_token"},
       sci(fr.training_per_step));
-  out.explain += explain_row("step time",
-                             {"FLOPs per step / (gpus x peak x MFU)",
-                              fmt::format("{:.6g} / ({} x {:.6g} x {:g})", fr.training_per_step,
-                                          gpus, peak.flops_per_s, mfu),
-                              "PaLM App. B (MFU definition)"},
-                             fmt::format("{:.4f} s", step_s));
+  if (st)
+    out.explain += explain_rows<double>("Step time (step-time model)", st->rows,
+                                        [](const double& v) { return fmt::format("{:.6g} s", v); });
+  else
+    out.explain += explain_row("step time",
+                               {"FLOPs per step / (gpus x peak x MFU)",
+                                fmt::format("{:.6g} / ({} x {:.6g} x {:g})", fr.training_per_step,
+                                            gpus, peak.flops_per_s, mfu),
+                                "PaLM App. B (MFU definition)"},
+                               fmt::format("{:.4f} s", step_s));
   for (const auto& h : seeds)
     out.explain += "\n" + explain_rows<ByteCount>("Seed heuristic: " + h.source, h.rows, show) +
                    explain_row("total", {}, show(h.total_bytes));
@@ -266,7 +330,33 @@ Action register_train(CLI::App& root, GlobalOptions&) {
   auto o = std::make_shared<TrainCmd>();
   add_model_options(app, o->model);
   add_train_options(app, o->train);
-  add_quantity(app, "--mfu", o->mfu, "model FLOPs utilisation in (0, 1] (default 0.4)");
+  add_quantity(app, "--mfu", o->mfu,
+               "model FLOPs utilisation in (0, 1]; replaces the step-time model");
+  const char* sg = "Step-time model";
+  add_quantity(app, "--gemm-efficiency", o->gemm_efficiency,
+               "fraction of dense peak for large GEMMs (0.73)")
+      ->group(sg);
+  add_quantity(app, "--memory-efficiency", o->memory_efficiency,
+               "fraction of HBM bandwidth for memory-bound ops (0.6)")
+      ->group(sg);
+  add_quantity(app, "--link-efficiency", o->link_efficiency,
+               "fraction of link bandwidth NCCL reaches (0.8)")
+      ->group(sg);
+  add_quantity(app, "--attention-efficiency", o->attention_efficiency,
+               "fraction of 16-bit peak for fused attention (0.6)")
+      ->group(sg);
+  add_quantity(app, "--nvlink-domain", o->nvlink_domain, "GPUs on one NVLink fabric")->group(sg);
+  add_quantity(app, "--intra-latency", o->intra_latency, "NVLink message latency, s (2e-6)")
+      ->group(sg);
+  add_quantity(app, "--inter-latency", o->inter_latency, "network message latency, s (5e-6)")
+      ->group(sg);
+  app->add_option("--pcie-bandwidth", o->pcie_bandwidth, "host link per GPU (32GB)")->group(sg);
+  app->add_option("--stage-layers", o->stage_layers, "layers per pipeline stage, e.g. 7,8,...,7")
+      ->group(sg);
+  app->add_flag("--no-dp-overlap", o->no_dp_overlap,
+                "gradient reduction after the backward pass (Megatron-LM 2021 local DDP)")
+      ->group(sg);
+  app->add_flag("--tp-overlap", o->tp_overlap, "TP communication overlapped with GEMMs")->group(sg);
   add_quantity(app, "--tokens", o->tokens, "training tokens (adds total time)");
   return [o] { return train_output(*o); };
 }

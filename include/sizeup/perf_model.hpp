@@ -10,7 +10,7 @@
 // - GEMM tile and wave quantization: NVIDIA "Matrix Multiplication Background User's Guide"
 //   (Deep Learning Performance docs), sections "Tile quantization" and "Wave quantization";
 //   roofline (Williams et al. 2009, CACM 52(4)): time >= max(FLOPs / P, bytes / W).
-// - Achievable fraction of the datasheet peak for large GEMMs (kGemmPeakFraction = 0.75):
+// - Achievable fraction of the datasheet peak for large GEMMs (kGemmPeakFraction = 0.73):
 //   sustained cuBLAS throughput of large fp16/bf16 products in training is 70-80% of the dense
 //   peak on A100 and H100 (clocks below boost under sustained load; NVIDIA Deep Learning
 //   Performance docs, GEMM figures). Fitted within that range on the development runs of
@@ -39,7 +39,7 @@
 namespace sizeup {
 
 // Constants of the efficiency model; every one documented above, every one overridable.
-inline constexpr double kGemmPeakFraction      = 0.75;  // large GEMM / datasheet dense peak
+inline constexpr double kGemmPeakFraction      = 0.73;  // large GEMM / datasheet dense peak
 inline constexpr double kMemoryBwFraction      = 0.60;  // memory-bound kernels / datasheet HBM
 inline constexpr double kLinkFraction          = 0.80;  // NCCL bus bandwidth / link rate
 inline constexpr double kAttentionPeakFraction = 0.60;  // FlashAttention-2 fwd+bwd / peak

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,12 @@ struct SweepPoint {
 std::vector<SweepPoint> sweep_plans(const ModelSpec& m, const PlanInput& in,
                                     const DeviceModel& device, const std::string& dimension,
                                     const std::vector<std::int64_t>& values);
+
+// The device model of `gpu` for `dtype` with the step-time options of a request (snake_case
+// names: gemm_efficiency, memory_efficiency, link_efficiency, attention_efficiency,
+// nvlink_domain, intra_latency, inter_latency, pcie_bandwidth; values as numbers or strings).
+DeviceModel step_device(const nlohmann::json& options, const GpuSpec& gpu,
+                        const std::string& dtype);
 
 // The TrainInput of a candidate (to run `train` on it, or compare with it).
 TrainInput train_input_of(const PlanInput& in, const PlanCandidate& c);

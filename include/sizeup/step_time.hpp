@@ -99,6 +99,7 @@ struct Layout {
   std::int64_t micro_batches = 1;  // m
   Recompute recompute        = Recompute::none;
   bool offload               = false;
+  bool tp_overlap            = false;  // StepOptions::tp_overlap (read by micro_costs)
 };
 
 // Seconds of one micro-batch through one layer on one rank, and the other per-micro-batch

@@ -13,9 +13,9 @@ CommandSpec gpus_command();
 CommandSpec dtypes_command();
 CommandSpec plan_command();
 
-// The step-time model's options (plan.cpp), shared with commands that predict step time.
+// The step-time model's options (plan.cpp; read by step_device() in plan.hpp), shared with
+// commands that predict step time.
 std::vector<OptionSpec> step_model_options();
-DeviceModel plan_device(const Options& o, const GpuSpec& gpu, const std::string& dtype);
 
 // `plan MODEL --serve` (src/commands/serve_plan.cpp): the serving options and report, hooked
 // into the plan command.

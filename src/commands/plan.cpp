@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "commands/commands.hpp"
+#include "sizeup/engine.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/quantity.hpp"
 
@@ -127,13 +128,16 @@ std::vector<I> parse_list(const std::string& s, const char* field) {
 
 }  // namespace
 
-// The search inputs of `plan` (also used by `train` for the device model).
-DeviceModel plan_device(const Options& o, const GpuSpec& gpu, const std::string& dtype) {
+}  // namespace sizeup::cmd
+
+namespace sizeup {
+
+DeviceModel step_device(const nlohmann::json& o, const GpuSpec& gpu, const std::string& dtype) {
   PerfConstants k;
-  k.gemm_peak_fraction      = fraction(o, "gemm_efficiency", k.gemm_peak_fraction);
-  k.memory_bw_fraction      = fraction(o, "memory_efficiency", k.memory_bw_fraction);
-  k.link_fraction           = fraction(o, "link_efficiency", k.link_fraction);
-  k.attention_peak_fraction = fraction(o, "attention_efficiency", k.attention_peak_fraction);
+  k.gemm_peak_fraction      = cmd::fraction(o, "gemm_efficiency", k.gemm_peak_fraction);
+  k.memory_bw_fraction      = cmd::fraction(o, "memory_efficiency", k.memory_bw_fraction);
+  k.link_fraction           = cmd::fraction(o, "link_efficiency", k.link_fraction);
+  k.attention_peak_fraction = cmd::fraction(o, "attention_efficiency", k.attention_peak_fraction);
   GpuSpec g                 = gpu;
   if (auto v = count_option(o, "nvlink_domain")) {
     if (*v < 1 || *v > 100000) throw InputError("invalid value", "nvlink_domain", "1..100000");
@@ -154,11 +158,15 @@ DeviceModel plan_device(const Options& o, const GpuSpec& gpu, const std::string&
   return device_model(g, dtype, k);
 }
 
+}  // namespace sizeup
+
+namespace sizeup::cmd {
+
 std::vector<OptionSpec> step_model_options() {
   using K       = OptionKind;
   const char* g = "Step-time model";
   return {
-      opt("gemm_efficiency", K::number, "fraction of dense peak for large GEMMs (default 0.75)", g),
+      opt("gemm_efficiency", K::number, "fraction of dense peak for large GEMMs (default 0.73)", g),
       opt("memory_efficiency", K::number, "fraction of HBM bandwidth, memory-bound ops (0.6)", g),
       opt("link_efficiency", K::number, "fraction of link bandwidth NCCL reaches (0.8)", g),
       opt("attention_efficiency", K::number, "fraction of 16-bit peak, fused attention (0.6)", g),
@@ -247,7 +255,7 @@ Report plan_report(const Options& o) {
   }
   in.step.dp_overlap    = toggle_option(o, "dp_overlap").value_or(true);
   in.step.tp_overlap    = flag_option(o, "tp_overlap");
-  const DeviceModel dev = plan_device(o, gpu, train_recipe(b).compute_dtype);
+  const DeviceModel dev = step_device(o, gpu, train_recipe(b).compute_dtype);
   const auto tokens     = quantity_option(o, "tokens");
   const auto days       = number_option(o, "days");
   const auto sweep      = text_option(o, "sweep");

@@ -34,7 +34,15 @@ class TrainTest(unittest.TestCase):
         for k in ["per_step"]:
             self.assertGreater(j["flops"][k], 0)
         self.assertGreater(j["time"]["step_seconds"], 0)
-        self.assertEqual(j["mfu"], 0.4)
+        # Without --mfu the step-time model predicts the time; its MFU is reported.
+        self.assertEqual(j["time"]["model"], "step-time")
+        self.assertEqual(j["mfu"], j["time"]["mfu"])
+        self.assertTrue(0 < j["mfu"] < 1)
+        for k in ["hfu", "tokens_per_second", "tokens_per_second_per_gpu", "tflops_per_gpu",
+                  "compute_seconds", "pp_bubble_seconds", "dp_comm_seconds"]:
+            self.assertIn(k, j["time"])
+        self.assertEqual(run_json("train", "llama-2-7b", "--seq", "1024", "--mfu", "0.4")["mfu"],
+                         0.4)
         rows = ["weights_bytes", "fp8_weight_cache_bytes", "gradients_bytes", "master_bytes",
                 "optimizer_bytes", "activations_bytes", "logits_bytes", "communication_bytes",
                 "overhead_bytes"]
@@ -69,7 +77,7 @@ class TrainTest(unittest.TestCase):
         self.assertEqual(j["memory"]["optimizer_bytes"], 2 * N_SEED)
 
     def test_llama_7b_zero3_on_8_gpus(self):
-        j = run_json("train", "llama-2-7b", "--gpus", 8, "--zero", 3, "--seq", 4096)
+        j = run_json("train", "llama-2-7b", "--gpus", 8, "--zero", 3, "--seq", 4096, "--mfu", 0.4)
         self.assertEqual(j["layout"]["dp"], 8)
         self.assertEqual(j["memory"]["weights_bytes"], 2 * N_7B // 8)
         self.assertEqual(j["memory"]["gradients_bytes"], 4 * N_7B // 8)

