@@ -14,8 +14,8 @@ namespace sizeup {
 
 const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> all = {
-      cmd::models_command(), cmd::params_command(), cmd::gpus_command(),
-      cmd::dtypes_command(), cmd::plan_command(),
+      cmd::models_command(), cmd::params_command(), cmd::gpus_command(), cmd::dtypes_command(),
+      cmd::infer_command(),  cmd::train_command(),  cmd::fit_command(),  cmd::plan_command(),
   };
   return all;
 }
@@ -24,32 +24,6 @@ const CommandSpec* find_command(std::string_view name) {
   for (const auto& c : commands())
     if (c.name == name) return &c;
   return nullptr;
-}
-
-std::string closest_name(std::string_view name, const std::vector<std::string>& candidates) {
-  // Levenshtein distance; a suggestion is offered within a third of the name's length.
-  auto distance = [](std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      std::size_t diag = row[0];
-      row[0]           = i;
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        const std::size_t up = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-        diag   = up;
-      }
-    }
-    return row[b.size()];
-  };
-  std::string best;
-  std::size_t best_d = std::max<std::size_t>(1, name.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    if (name.size() > 64 || c.size() > 64) continue;
-    const std::size_t d = distance(name, c);
-    if (d < best_d) best_d = d, best = c;
-  }
-  return best;
 }
 
 namespace {
@@ -62,10 +36,8 @@ void check_option(const CommandSpec& c, const std::string& key, const nlohmann::
     names.push_back(o.name);
   }
   if (!spec) {
-    const std::string near = closest_name(key, names);
     throw InputError("unknown option", key,
-                     fmt::format("sizeup {} does not take it{}", c.name,
-                                 near.empty() ? "" : "; did you mean " + near + "?"));
+                     fmt::format("sizeup {} does not take it{}", c.name, did_you_mean(key, names)));
   }
   if (value.is_null()) return;
   if (spec->kind == OptionKind::flag || spec->kind == OptionKind::toggle) {
@@ -106,10 +78,9 @@ Report run(const Request& request) {
   if (!c) {
     std::vector<std::string> names;
     for (const auto& x : commands()) names.push_back(x.name);
-    const std::string near = closest_name(request.command, names);
-    throw InputError("unknown command", "command",
-                     "'" + request.command + "' is not a command" +
-                         (near.empty() ? "" : "; did you mean " + near + "?"));
+    throw InputError(
+        "unknown command", "command",
+        "'" + request.command + "' is not a command" + did_you_mean(request.command, names));
   }
   if (!request.options.is_object())
     throw InputError("invalid request", "options", "must be a JSON object of options");

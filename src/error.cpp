@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sizeup {
 namespace {
 
@@ -28,7 +30,39 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
   return 0;
 }
 
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0]           = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+      diag   = up;
+    }
+  }
+  return row[b.size()];
+}
+
 }  // namespace
+
+std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates) {
+  constexpr std::size_t kLongest = 64;  // names longer than this are not typos of a name
+  if (name.size() > kLongest) return "";
+  const std::size_t limit = std::max<std::size_t>(1, name.size() / 3);
+  std::vector<std::pair<std::size_t, std::string>> near;
+  for (const auto& c : candidates) {
+    if (c.size() > kLongest) continue;
+    const std::size_t d = edit_distance(name, c);
+    if (d <= limit) near.emplace_back(d, c);
+  }
+  std::stable_sort(near.begin(), near.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::string out;
+  for (std::size_t i = 0; i < near.size() && i < 3; ++i) out += (i ? ", " : "") + near[i].second;
+  return out.empty() ? "" : "; did you mean " + out + "?";
+}
 
 std::string printable(std::string_view s) {
   std::string out;

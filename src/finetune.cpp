@@ -33,8 +33,7 @@ std::vector<LoraAdapter> lora_adapters(const ModelSpec& m, const std::vector<std
       }
   for (const auto& t : table) {
     // Adapters sit on per-layer linear weights: {out, in} or stacked experts {E, out, in}.
-    if (!t.is_matmul || t.tied || t.shape.size() < 2 || t.name.find(".*.") == std::string::npos)
-      continue;
+    if (!t.is_matmul || t.tied || t.shape.size() < 2 || !t.in_layers()) continue;
     if (!all_linear && !hit_modules.count(t.hf_module)) continue;
     const auto cut         = t.name.rfind(t.module + ".");
     const std::string key  = t.name.substr(0, cut) + t.hf_module;

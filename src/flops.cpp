@@ -89,7 +89,7 @@ Place place_of(const ModelSpec& m, const Tensor& t) {
     kp = t.stack == Stack::encoder ? "encoder_" : "decoder_";
     lp = t.stack == Stack::encoder ? "encoder " : "decoder ";
   }
-  const bool cross = t.name.find("cross_attn") != std::string::npos;
+  const bool cross = t.source == AttnSource::cross;
   const char* ml   = module_label(t.module);
   const std::string what =
       std::string(ml ? ml : t.module.c_str()) +
@@ -116,6 +116,10 @@ Place place_of(const ModelSpec& m, const Tensor& t) {
       p.key   = "moe_shared_" + t.module;
       p.label = "MoE shared experts " + what;
       break;
+    case Component::mtp:
+      p.key   = "mtp_" + t.module;
+      p.label = "multi-token prediction " + what;
+      break;
     case Component::output_head:
       p.key   = "output_head";
       p.label = what;
@@ -124,9 +128,7 @@ Place place_of(const ModelSpec& m, const Tensor& t) {
       p.key   = t.module;
       p.label = what;
   }
-  p.in_layer = t.component == Component::attention || t.component == Component::mlp ||
-               t.component == Component::router || t.component == Component::routed_experts ||
-               t.component == Component::shared_experts;
+  p.in_layer = t.in_layers();
   return p;
 }
 
@@ -224,7 +226,9 @@ void add_matmuls(Builder& b, const ModelSpec& m, const FlopsInput& in) {
     std::vector<std::int64_t> shape = t.shape;
     double per_layer                = 2.0;
     std::string f = "2", s = "2";
-    if (t.component == Component::routed_experts) {  // {E, out, in}: only k experts per token
+    // {E, out, in}: only k experts per token (also the experts of a multi-token-prediction layer)
+    if (t.component == Component::routed_experts ||
+        (t.component == Component::mtp && t.split == Split::expert)) {
       per_layer *= D(m.n_expert_used);
       f += " * k";
       s += fmt::format(" * {}", m.n_expert_used);

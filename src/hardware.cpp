@@ -19,6 +19,7 @@ GpuSpec parse_gpu(const nlohmann::json& j) {
   GpuSpec g;
   g.name                         = j.at("name").get<std::string>();
   g.display_name                 = j.value("display_name", g.name);
+  g.aliases                      = j.value("aliases", std::vector<std::string>{});
   g.vendor                       = j.value("vendor", std::string());
   g.memory_bytes                 = j.at("memory_bytes").get<ByteCount>();
   g.memory_bandwidth_bytes_per_s = j.at("memory_bandwidth_bytes_per_s").get<double>();
@@ -38,10 +39,21 @@ GpuSpec parse_gpu(const nlohmann::json& j) {
   return g;
 }
 
-std::string catalog_names() {
-  std::string s;
-  for (const auto& g : gpu_catalog()) s += (s.empty() ? "" : ", ") + g.name;
-  return s;
+// Lower case, letters and digits only: "RTX 4090" and "rtx-4090" are both "rtx4090".
+std::string squash(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s)
+    if (std::isalnum(c)) out += static_cast<char>(std::tolower(c));
+  return out;
+}
+
+std::vector<std::string> names_and_aliases() {
+  std::vector<std::string> v;
+  for (const auto& g : gpu_catalog()) {
+    v.push_back(g.name);
+    v.insert(v.end(), g.aliases.begin(), g.aliases.end());
+  }
+  return v;
 }
 
 }  // namespace
@@ -65,15 +77,33 @@ const std::vector<GpuSpec>& gpu_catalog() {
 
 const GpuSpec* find_gpu(const std::string& name) {
   const std::string n = lower(name);
-  for (const auto& g : gpu_catalog())
+  for (const auto& g : gpu_catalog()) {
     if (g.name == n) return &g;
+    for (const auto& a : g.aliases)
+      if (a == n) return &g;
+  }
   return nullptr;
 }
 
 const GpuSpec& require_gpu(const std::string& name, const std::string& field) {
   if (const GpuSpec* g = find_gpu(name)) return *g;
+  const std::string q = squash(name);
+  std::vector<const GpuSpec*> parts;  // names that contain what was typed
+  auto contains = [&q](const std::string& n) {
+    return q.size() >= 2 && squash(n).find(q) != std::string::npos;
+  };
+  for (const auto& g : gpu_catalog())
+    if (contains(g.name) || std::any_of(g.aliases.begin(), g.aliases.end(), contains))
+      parts.push_back(&g);
+  if (parts.size() == 1) return *parts.front();
+  if (parts.size() > 1) {
+    std::string list;
+    for (const auto* g : parts) list += (list.empty() ? "" : ", ") + g->name;
+    throw InputError("ambiguous accelerator", field, "'" + name + "' could be " + list);
+  }
   throw InputError("unknown accelerator", field,
-                   "'" + name + "' is not in the catalog: " + catalog_names());
+                   "'" + name + "' is not in the catalog (see `sizeup gpus`)" +
+                       did_you_mean(lower(name), names_and_aliases()));
 }
 
 }  // namespace sizeup

@@ -1,519 +1,433 @@
-// Family readers for HuggingFace config.json. Defaults are those of the HF transformers
-// configuration classes (e.g. LlamaConfig.tie_word_embeddings = False), written out
-// where a published config may omit the key.
+// Reading a config.json as published. One table row per model_type: the architectures names
+// that identify it without model_type, its reader, and the class defaults of HF transformers
+// that apply to keys a file omits (the version and class they come from named in the row).
+// Multimodal wrappers (gemma3, mistral3, llama4) hold their language model in text_config;
+// their towers are recorded as not counted until a family counts them (ModelSpec::not_counted).
 #include "sizeup/hf_config.hpp"
 
-#include <cmath>
-#include <functional>
+#include <algorithm>
+#include <cctype>
 #include <map>
-#include <nlohmann/json.hpp>
-#include <optional>
 
+#include "family_config.hpp"
 #include "sizeup/error.hpp"
 
 namespace sizeup {
 namespace {
 
-using json = nlohmann::json;
-using I    = std::int64_t;
+using detail::Config;
+using detail::json;
+using I      = std::int64_t;
+using Reader = void (*)(const Config&, ModelSpec&);
 
-constexpr I kMaxLayers = 100000;
-
-// Alias-aware access to config fields, in the manner of llama.cpp's find_hparam.
-class Config {
- public:
-  explicit Config(const json& j) : j_(j) {}
-
-  const json* find(std::initializer_list<const char*> keys, std::string* found = nullptr) const {
-    for (const char* k : keys) {
-      auto it = j_.find(k);
-      if (it != j_.end() && !it->is_null()) {
-        if (found) *found = k;
-        return &*it;
-      }
-    }
-    return nullptr;
-  }
-  std::optional<I> opt_int(std::initializer_list<const char*> keys) const {
-    std::string key;
-    const json* v = find(keys, &key);
-    if (!v) return std::nullopt;
-    if (v->is_number_integer()) return v->get<I>();
-    if (v->is_number_float()) {
-      double d = v->get<double>();
-      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<I>(d);
-    }
-    throw InputError("invalid config", key, "must be an integer, got " + v->dump());
-  }
-  I req_int(std::initializer_list<const char*> keys) const {
-    if (auto v = opt_int(keys)) return *v;
-    throw InputError("missing field", *keys.begin(), "required by model_type '" + family() + "'");
-  }
-  I int_or(std::initializer_list<const char*> keys, I dflt) const {
-    return opt_int(keys).value_or(dflt);
-  }
-  bool flag(std::initializer_list<const char*> keys, bool dflt) const {
-    std::string key;
-    const json* v = find(keys, &key);
-    if (!v) return dflt;
-    if (!v->is_boolean())
-      throw InputError("invalid config", key, "must be true or false, got " + v->dump());
-    return v->get<bool>();
-  }
-  double num(std::initializer_list<const char*> keys, double dflt) const {
-    std::string key;
-    const json* v = find(keys, &key);
-    if (!v) return dflt;
-    if (!v->is_number())
-      throw InputError("invalid config", key, "must be a number, got " + v->dump());
-    return v->get<double>();
-  }
-  std::string str(std::initializer_list<const char*> keys, const std::string& dflt) const {
-    std::string key;
-    const json* v = find(keys, &key);
-    if (!v) return dflt;
-    if (!v->is_string())
-      throw InputError("invalid config", key, "must be a string, got " + v->dump());
-    return v->get<std::string>();
-  }
-  std::vector<I> int_list(const char* key) const {
-    std::vector<I> out;
-    const json* v = find({key});
-    if (!v) return out;
-    if (!v->is_array()) throw InputError("invalid config", key, "must be a list of integers");
-    for (const auto& e : *v) {
-      if (!e.is_number_integer())
-        throw InputError("invalid config", key, "must be a list of integers");
-      out.push_back(e.get<I>());
-    }
-    return out;
-  }
-  const json& raw() const { return j_; }
-  std::string family() const {
-    auto it = j_.find("model_type");
-    return it != j_.end() && it->is_string() ? it->get<std::string>() : "?";
-  }
-
- private:
-  const json& j_;
+struct Family {
+  const char* model_type;
+  std::vector<const char*> architectures;  // class-name prefixes, e.g. "Llama" (LlamaForCausalLM)
+  Reader read;
+  const char* defaults_source;  // transformers version and class the defaults are copied from
+  const char* defaults;         // JSON object: the class defaults of the keys that shape the count
 };
 
-// Head width: explicit head_dim, else hidden / heads, which must then divide exactly.
-I head_dim_of(const Config& c, I d, I heads) {
-  if (auto hd = c.opt_int({"head_dim"})) return *hd;
-  if (heads <= 0)
-    throw InputError("invalid model", "num_attention_heads",
-                     "must be positive, got " + std::to_string(heads));
-  if (d % heads != 0)
-    throw InputError(
-        "invalid model", "num_attention_heads",
-        std::to_string(heads) + " heads do not divide hidden size " + std::to_string(d));
-  return d / heads;
+// Defaults are those of the configuration classes' __init__ signatures (or dataclass fields);
+// keys the classes compute (head_dim = hidden / heads, num_key_value_heads = heads) are left
+// to the readers. T4.46 = transformers 4.46; "main@<commit>" = the file read at that commit.
+const std::vector<Family>& families() {
+  static const std::vector<Family> f = {
+      {"gpt2",
+       {"GPT2"},
+       detail::read_gpt2,
+       "transformers 4.46 GPT2Config",
+       R"({"vocab_size":50257,"n_positions":1024,"n_embd":768,"n_layer":12,"n_head":12,
+           "activation_function":"gelu_new","tie_word_embeddings":true})"},
+      {"gpt_neox",
+       {"GPTNeoX"},
+       detail::read_gpt_neox,
+       "transformers 4.46 GPTNeoXConfig",
+       R"({"vocab_size":50432,"hidden_size":6144,"num_hidden_layers":44,"num_attention_heads":64,
+           "intermediate_size":24576,"hidden_act":"gelu","rotary_pct":0.25,
+           "max_position_embeddings":2048,"use_parallel_residual":true,
+           "tie_word_embeddings":false,"attention_bias":true})"},
+      {"gptj",
+       {"GPTJ"},
+       detail::read_gptj,
+       "transformers 4.46 GPTJConfig",
+       R"({"vocab_size":50400,"n_positions":2048,"n_embd":4096,"n_layer":28,"n_head":16,
+           "rotary_dim":64,"activation_function":"gelu_new","tie_word_embeddings":false})"},
+      {"opt",
+       {"OPT"},
+       detail::read_opt,
+       "transformers 4.46 OPTConfig",
+       R"({"vocab_size":50272,"hidden_size":768,"num_hidden_layers":12,"ffn_dim":3072,
+           "max_position_embeddings":2048,"do_layer_norm_before":true,
+           "_remove_final_layer_norm":false,"num_attention_heads":12,
+           "activation_function":"relu","enable_bias":true,
+           "layer_norm_elementwise_affine":true,"tie_word_embeddings":true})"},
+      {"bloom",
+       {"Bloom"},
+       detail::read_bloom,
+       "transformers 4.46 BloomConfig",
+       R"({"vocab_size":250880,"hidden_size":64,"n_layer":2,"n_head":8,
+           "tie_word_embeddings":true})"},
+      {"falcon",
+       {"Falcon", "RW"},
+       detail::read_falcon,
+       "transformers 4.46 FalconConfig",
+       R"({"vocab_size":65024,"hidden_size":4544,"num_hidden_layers":32,
+           "num_attention_heads":71,"alibi":false,"new_decoder_architecture":false,
+           "multi_query":true,"parallel_attn":true,"bias":false,"max_position_embeddings":2048,
+           "activation":"gelu","tie_word_embeddings":true})"},
+      {"llama",
+       {"Llama"},
+       detail::read_llama,
+       "transformers 4.46 LlamaConfig",
+       R"({"vocab_size":32000,"hidden_size":4096,"intermediate_size":11008,
+           "num_hidden_layers":32,"num_attention_heads":32,"hidden_act":"silu",
+           "max_position_embeddings":2048,"tie_word_embeddings":false,"attention_bias":false,
+           "mlp_bias":false})"},
+      {"mistral",
+       {"Mistral"},
+       detail::read_mistral,
+       "transformers 4.46 MistralConfig",
+       R"({"vocab_size":32000,"hidden_size":4096,"intermediate_size":14336,
+           "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,
+           "hidden_act":"silu","max_position_embeddings":131072,"tie_word_embeddings":false,
+           "sliding_window":4096})"},
+      {"mixtral",
+       {"Mixtral"},
+       detail::read_mixtral,
+       "transformers 4.46 MixtralConfig",
+       R"({"vocab_size":32000,"hidden_size":4096,"intermediate_size":14336,
+           "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,
+           "hidden_act":"silu","max_position_embeddings":131072,"tie_word_embeddings":false,
+           "num_experts_per_tok":2,"num_local_experts":8})"},
+      {"qwen2",
+       {"Qwen2ForCausalLM", "Qwen2Model"},
+       detail::read_qwen2,
+       "transformers 4.46 Qwen2Config",
+       R"({"vocab_size":151936,"hidden_size":4096,"intermediate_size":22016,
+           "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":32,
+           "hidden_act":"silu","max_position_embeddings":32768,"tie_word_embeddings":false,
+           "use_sliding_window":false,"sliding_window":4096,"max_window_layers":28})"},
+      {"qwen2_moe",
+       {"Qwen2Moe"},
+       detail::read_qwen2_moe,
+       "transformers 4.46 Qwen2MoeConfig",
+       R"({"vocab_size":151936,"hidden_size":2048,"intermediate_size":5632,
+           "num_hidden_layers":24,"num_attention_heads":16,"num_key_value_heads":16,
+           "hidden_act":"silu","max_position_embeddings":32768,"tie_word_embeddings":false,
+           "use_sliding_window":false,"sliding_window":4096,"max_window_layers":28,
+           "decoder_sparse_step":1,"moe_intermediate_size":1408,
+           "shared_expert_intermediate_size":5632,"num_experts_per_tok":4,"num_experts":60})"},
+      {"qwen3",
+       {"Qwen3ForCausalLM", "Qwen3Model"},
+       detail::read_qwen3,
+       "transformers 4.51 Qwen3Config",
+       R"({"vocab_size":151936,"hidden_size":4096,"intermediate_size":22016,
+           "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":32,
+           "head_dim":128,"hidden_act":"silu","max_position_embeddings":32768,
+           "tie_word_embeddings":false,"attention_bias":false,"use_sliding_window":false,
+           "sliding_window":4096,"max_window_layers":28})"},
+      {"qwen3_moe",
+       {"Qwen3Moe"},
+       detail::read_qwen3_moe,
+       "transformers 4.51 Qwen3MoeConfig",
+       R"({"vocab_size":151936,"hidden_size":2048,"intermediate_size":6144,
+           "num_hidden_layers":24,"num_attention_heads":32,"num_key_value_heads":4,
+           "hidden_act":"silu","max_position_embeddings":32768,"tie_word_embeddings":false,
+           "attention_bias":false,"use_sliding_window":false,"sliding_window":4096,
+           "max_window_layers":28,"decoder_sparse_step":1,"moe_intermediate_size":768,
+           "num_experts_per_tok":8,"num_experts":128})"},
+      {"gemma",
+       {"GemmaFor", "GemmaModel"},
+       detail::read_gemma,
+       "transformers 4.46 GemmaConfig",
+       R"({"vocab_size":256000,"hidden_size":3072,"intermediate_size":24576,
+           "num_hidden_layers":28,"num_attention_heads":16,"num_key_value_heads":16,
+           "head_dim":256,"hidden_act":"gelu_pytorch_tanh","max_position_embeddings":8192,
+           "tie_word_embeddings":true,"attention_bias":false})"},
+      {"gemma2",
+       {"Gemma2"},
+       detail::read_gemma2,
+       "transformers 4.46 Gemma2Config",
+       R"({"vocab_size":256000,"hidden_size":2304,"intermediate_size":9216,
+           "num_hidden_layers":26,"num_attention_heads":8,"num_key_value_heads":4,
+           "head_dim":256,"hidden_activation":"gelu_pytorch_tanh",
+           "max_position_embeddings":8192,"tie_word_embeddings":true,"attention_bias":false,
+           "sliding_window":4096})"},
+      {"gemma3_text",
+       {"Gemma3ForCausalLM", "Gemma3TextModel"},
+       detail::read_gemma3,
+       "transformers 4.50 Gemma3TextConfig (configuration_gemma3.py, main@008f5c8)",
+       R"({"vocab_size":262208,"hidden_size":2304,"intermediate_size":9216,
+           "num_hidden_layers":26,"num_attention_heads":8,"num_key_value_heads":4,
+           "head_dim":256,"hidden_activation":"gelu_pytorch_tanh",
+           "max_position_embeddings":131072,"tie_word_embeddings":true,
+           "attention_bias":false,"sliding_window":4096,"sliding_window_pattern":6})"},
+      {"phi",
+       {"PhiFor", "PhiModel"},
+       detail::read_phi,
+       "transformers 4.46 PhiConfig",
+       R"({"vocab_size":51200,"hidden_size":2048,"intermediate_size":8192,
+           "num_hidden_layers":24,"num_attention_heads":32,"hidden_act":"gelu_new",
+           "max_position_embeddings":2048,"partial_rotary_factor":0.5,"qk_layernorm":false,
+           "tie_word_embeddings":false})"},
+      {"phi3",
+       {"Phi3"},
+       detail::read_phi3,
+       "transformers 4.46 Phi3Config",
+       R"({"vocab_size":32064,"hidden_size":3072,"intermediate_size":8192,
+           "num_hidden_layers":32,"num_attention_heads":32,"hidden_act":"silu",
+           "max_position_embeddings":4096,"tie_word_embeddings":false})"},
+      {"deepseek_v2",
+       {"DeepseekV2"},
+       detail::read_deepseek,
+       "transformers 4.52 DeepseekV2Config",
+       R"({"vocab_size":102400,"hidden_size":4096,"intermediate_size":11008,
+           "moe_intermediate_size":1407,"num_hidden_layers":30,"num_attention_heads":32,
+           "num_key_value_heads":32,"moe_layer_freq":1,"first_k_dense_replace":0,
+           "kv_lora_rank":512,"q_lora_rank":1536,"qk_rope_head_dim":64,"v_head_dim":128,
+           "qk_nope_head_dim":128,"hidden_act":"silu","max_position_embeddings":2048,
+           "tie_word_embeddings":false})"},
+      {"deepseek_v3",
+       {"DeepseekV3"},
+       detail::read_deepseek,
+       "transformers 4.51 DeepseekV3Config",
+       R"({"vocab_size":129280,"hidden_size":7168,"intermediate_size":18432,
+           "moe_intermediate_size":2048,"num_hidden_layers":61,"num_attention_heads":128,
+           "num_key_value_heads":128,"n_shared_experts":1,"n_routed_experts":256,
+           "num_experts_per_tok":8,"first_k_dense_replace":3,"kv_lora_rank":512,
+           "q_lora_rank":1536,"qk_rope_head_dim":64,"v_head_dim":128,"qk_nope_head_dim":128,
+           "hidden_act":"silu","max_position_embeddings":4096,"tie_word_embeddings":false})"},
+      {"olmo2",
+       {"Olmo2"},
+       detail::read_olmo2,
+       "transformers 4.47 Olmo2Config",
+       R"({"vocab_size":50304,"hidden_size":4096,"intermediate_size":11008,
+           "num_hidden_layers":32,"num_attention_heads":32,"hidden_act":"silu",
+           "max_position_embeddings":2048,"tie_word_embeddings":false,"attention_bias":false})"},
+      {"starcoder2",
+       {"Starcoder2"},
+       detail::read_starcoder2,
+       "transformers 4.46 Starcoder2Config",
+       R"({"vocab_size":49152,"hidden_size":3072,"intermediate_size":12288,
+           "num_hidden_layers":30,"num_attention_heads":24,"num_key_value_heads":2,
+           "hidden_act":"gelu_pytorch_tanh","max_position_embeddings":4096,"use_bias":true,
+           "tie_word_embeddings":true})"},
+      {"bert",
+       {"Bert"},
+       detail::read_bert,
+       "transformers 4.46 BertConfig",
+       R"({"vocab_size":30522,"hidden_size":768,"num_hidden_layers":12,
+           "num_attention_heads":12,"intermediate_size":3072,"hidden_act":"gelu",
+           "max_position_embeddings":512,"type_vocab_size":2})"},
+      {"t5",
+       {"T5"},
+       detail::read_t5,
+       "transformers 4.46 T5Config",
+       R"({"vocab_size":32128,"d_model":512,"d_kv":64,"d_ff":2048,"num_layers":6,
+           "num_heads":8,"relative_attention_num_buckets":32,"feed_forward_proj":"relu",
+           "tie_word_embeddings":true})"},
+      // 2024-2025 text families.
+      {"gpt_oss",
+       {"GptOss"},
+       detail::read_gpt_oss,
+       "transformers 4.55 GptOssConfig (configuration_gpt_oss.py, main@02b8f42)",
+       R"({"num_hidden_layers":36,"num_local_experts":128,"vocab_size":201088,
+           "hidden_size":2880,"intermediate_size":2880,"head_dim":64,"num_attention_heads":64,
+           "num_key_value_heads":8,"sliding_window":128,"tie_word_embeddings":false,
+           "hidden_act":"silu","max_position_embeddings":131072,"num_experts_per_tok":4,
+           "attention_bias":true})"},
+      {"llama4_text",
+       {"Llama4ForCausalLM"},
+       detail::read_llama4_text,
+       "transformers 4.51 Llama4TextConfig (configuration_llama4.py, main@008e574)",
+       R"({"vocab_size":202048,"hidden_size":5120,"intermediate_size":8192,
+           "intermediate_size_mlp":16384,"num_hidden_layers":48,"num_attention_heads":40,
+           "num_key_value_heads":8,"head_dim":128,"hidden_act":"silu",
+           "max_position_embeddings":131072,"tie_word_embeddings":false,
+           "num_experts_per_tok":1,"num_local_experts":16,"interleave_moe_layer_step":1,
+           "use_qk_norm":true,"no_rope_layer_interval":4,"attention_chunk_size":8192,
+           "attention_bias":false})"},
+      {"glm4_moe",
+       {"Glm4Moe"},
+       detail::read_glm4_moe,
+       "transformers 4.54 Glm4MoeConfig (configuration_glm4_moe.py)",
+       R"({"vocab_size":151552,"hidden_size":4096,"intermediate_size":10944,
+           "num_hidden_layers":46,"num_attention_heads":96,"partial_rotary_factor":0.5,
+           "num_key_value_heads":8,"head_dim":128,"hidden_act":"silu",
+           "max_position_embeddings":131072,"tie_word_embeddings":false,
+           "attention_bias":false,"moe_intermediate_size":1408,"num_experts_per_tok":8,
+           "n_shared_experts":1,"n_routed_experts":128,"first_k_dense_replace":1,
+           "use_qk_norm":false})"},
+      {"granite",
+       {"GraniteFor", "GraniteModel"},
+       detail::read_granite,
+       "transformers 4.45 GraniteConfig (configuration_granite.py, main@008e574)",
+       R"({"vocab_size":32000,"hidden_size":4096,"intermediate_size":11008,
+           "num_hidden_layers":32,"num_attention_heads":32,"hidden_act":"silu",
+           "max_position_embeddings":2048,"tie_word_embeddings":false,"attention_bias":false,
+           "mlp_bias":false})"},
+      {"smollm3",
+       {"SmolLM3"},
+       detail::read_smollm3,
+       "transformers 4.53 SmolLM3Config (configuration_smollm3.py, main@008e574)",
+       R"({"vocab_size":128256,"hidden_size":2048,"intermediate_size":11008,
+           "num_hidden_layers":36,"num_attention_heads":16,"num_key_value_heads":4,
+           "hidden_act":"silu","max_position_embeddings":32768,"use_sliding_window":false,
+           "no_rope_layer_interval":4,"attention_bias":false,"mlp_bias":false,
+           "tie_word_embeddings":true})"},
+      {"cohere",
+       {"CohereFor", "CohereModel"},
+       detail::read_cohere,
+       "transformers 4.46 CohereConfig",
+       R"({"vocab_size":256000,"hidden_size":8192,"intermediate_size":22528,
+           "num_hidden_layers":40,"num_attention_heads":64,"hidden_act":"silu",
+           "max_position_embeddings":8192,"tie_word_embeddings":true,"use_qk_norm":false,
+           "attention_bias":false})"},
+      {"cohere2",
+       {"Cohere2"},
+       detail::read_cohere2,
+       "transformers 4.48 Cohere2Config (configuration_cohere2.py, main@008e574)",
+       R"({"vocab_size":256000,"hidden_size":8192,"intermediate_size":22528,
+           "num_hidden_layers":40,"num_attention_heads":64,"hidden_act":"silu",
+           "max_position_embeddings":8192,"tie_word_embeddings":true,"attention_bias":false,
+           "sliding_window":4096})"},
+      {"dbrx",
+       {"Dbrx"},
+       detail::read_dbrx,
+       "transformers 4.46 DbrxConfig",
+       R"({"d_model":2048,"n_heads":16,"n_layers":24,"max_seq_len":2048,"vocab_size":32000,
+           "tie_word_embeddings":false})"},
+      {"olmoe",
+       {"Olmoe"},
+       detail::read_olmoe,
+       "transformers 4.46 OlmoeConfig",
+       R"({"vocab_size":50304,"hidden_size":2048,"intermediate_size":2048,
+           "num_hidden_layers":16,"num_attention_heads":16,"hidden_act":"silu",
+           "max_position_embeddings":4096,"tie_word_embeddings":false,"attention_bias":false,
+           "num_experts_per_tok":8,"num_experts":64})"},
+      {"phimoe",
+       {"PhiMoE", "Phimoe"},
+       detail::read_phimoe,
+       "transformers 4.46 PhimoeConfig",
+       R"({"vocab_size":32064,"hidden_size":4096,"intermediate_size":6400,
+           "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,
+           "hidden_act":"silu","max_position_embeddings":131072,"tie_word_embeddings":false,
+           "num_experts_per_tok":2,"num_local_experts":16,"attention_bias":false,
+           "lm_head_bias":false})"},
+      {"internlm2",
+       {"InternLM2"},
+       detail::read_internlm2,
+       "remote code InternLM2Config (internlm/internlm2_5-7b-chat configuration_internlm2.py)",
+       R"({"vocab_size":103168,"hidden_size":4096,"intermediate_size":11008,
+           "num_hidden_layers":32,"num_attention_heads":32,"hidden_act":"silu",
+           "max_position_embeddings":2048,"tie_word_embeddings":false,"bias":true})"},
+      {"exaone",
+       {"Exaone"},
+       detail::read_exaone,
+       "remote code ExaoneConfig (LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct configuration_exaone.py)",
+       R"({"vocab_size":102400,"max_position_embeddings":2048,"hidden_size":2048,
+           "num_layers":32,"num_attention_heads":32,"activation_function":"silu",
+           "tie_word_embeddings":true})"},
+  };
+  return f;
 }
 
-// Per-layer lists are built from the layer count, so bound it before anything allocates.
-I layer_count(const Config& c, std::initializer_list<const char*> keys) {
-  const I n = c.req_int(keys);
-  if (n <= 0 || n > kMaxLayers)
-    throw InputError(
-        "invalid model", *keys.begin(),
-        "must be between 1 and " + std::to_string(kMaxLayers) + ", got " + std::to_string(n));
-  return n;
+// Multimodal configs whose language model is a text family in `text_config`. The towers are
+// not counted here; a tower family replaces the entry in ModelSpec::not_counted when it does.
+struct Wrapper {
+  const char* model_type;
+  std::vector<const char*> architectures;
+  const char* default_text_type;    // text_config.model_type when the file omits it
+  std::vector<const char*> towers;  // keys of the parts outside the language model
+};
+
+const std::vector<Wrapper>& wrappers() {
+  static const std::vector<Wrapper> w = {
+      {"gemma3", {"Gemma3ForConditionalGeneration"}, "gemma3_text", {"vision_config"}},
+      {"mistral3", {"Mistral3"}, "mistral", {"vision_config"}},
+      {"llama4", {"Llama4ForConditionalGeneration"}, "llama4_text", {"vision_config"}},
+  };
+  return w;
 }
 
-// Shared core of decoder-only configs (HF names first, GPT-2 style aliases after).
-void read_core(const Config& c, ModelSpec& m, I default_ff_mult = 4) {
-  m.n_vocab   = c.req_int({"vocab_size"});
-  m.n_embd    = c.req_int({"hidden_size", "n_embd", "d_model", "n_embed"});
-  m.n_layer   = layer_count(c, {"num_hidden_layers", "n_layer", "num_layers"});
-  m.n_head    = c.req_int({"num_attention_heads", "n_head", "num_heads"});
-  m.n_head_kv = c.int_or({"num_key_value_heads"}, m.n_head);
-  m.head_dim  = head_dim_of(c, m.n_embd, m.n_head);
-  m.n_ff      = c.int_or({"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "d_ff"},
-                         default_ff_mult * m.n_embd);
-  m.n_ctx     = c.int_or({"max_position_embeddings", "n_positions", "n_ctx", "seq_length"}, 2048);
+// Spellings of one setting across families: a default applies only when none is present.
+const std::vector<std::vector<const char*>>& alias_groups() {
+  static const std::vector<std::vector<const char*>> g = {
+      {"hidden_size", "n_embd", "d_model", "n_embed"},
+      {"num_hidden_layers", "n_layer", "num_layers", "n_layers"},
+      {"num_attention_heads", "n_head", "num_heads", "n_heads"},
+      {"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "d_ff"},
+      {"max_position_embeddings", "n_positions", "n_ctx", "seq_length", "max_seq_len"},
+      {"hidden_act", "hidden_activation", "activation_function"},
+      {"num_local_experts", "num_experts", "n_routed_experts"},
+  };
+  return g;
 }
 
-// Llama-style decoder: RMSNorm, gated SiLU MLP, RoPE, optional attention/MLP biases.
-void read_llama_like(const Config& c, ModelSpec& m, bool tie_default) {
-  read_core(c, m);
-  m.norm        = NormKind::rmsnorm;
-  m.mlp         = MlpKind::gated;
-  m.activation  = c.str({"hidden_act", "hidden_activation"}, "silu");
-  m.positions   = PositionKind::rope;
-  const bool ab = c.flag({"attention_bias"}, false);
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = ab;
-  m.mlp_bias                                = c.flag({"mlp_bias"}, false);
-  m.tied_head                               = c.flag({"tie_word_embeddings"}, tie_default);
-}
+// Keys that change the tensor table. One present in a file (and not false, 0 or empty) that
+// the family's reader did not read is an error, never silently ignored.
+const char* const kCountKeys[] = {"num_experts",
+                                  "num_local_experts",
+                                  "n_routed_experts",
+                                  "moe_num_experts",
+                                  "moe_intermediate_size",
+                                  "shared_expert_intermediate_size",
+                                  "n_shared_experts",
+                                  "num_shared_experts",
+                                  "kv_lora_rank",
+                                  "q_lora_rank",
+                                  "qk_nope_head_dim",
+                                  "v_head_dim",
+                                  "intermediate_size_mlp",
+                                  "moe_layers",
+                                  "interleave_moe_layer_step",
+                                  "mlp_only_layers",
+                                  "decoder_sparse_step",
+                                  "first_k_dense_replace",
+                                  "moe_layer_freq",
+                                  "qk_layernorm",
+                                  "use_qk_norm",
+                                  "qk_norm",
+                                  "mlp_bias",
+                                  "lm_head_bias",
+                                  "num_nextn_predict_layers",
+                                  "word_embed_proj_dim",
+                                  "audio_config",
+                                  "vision_config",
+                                  "text_config",
+                                  "ffn_config",
+                                  "attn_config",
+                                  "layers_block_type",
+                                  "attn_layer_indices",
+                                  "ssm_cfg",
+                                  "mamba_d_state",
+                                  "linear_num_value_heads",
+                                  "full_attention_interval",
+                                  "shared_intermediate_size",
+                                  "num_kv_shared_layers",
+                                  "hidden_size_per_layer_input",
+                                  "global_head_dim"};
 
-// layer_types ("sliding_attention"/"full_attention"), if the config lists them.
-bool read_layer_types(const Config& c, ModelSpec& m) {
-  const json* v = c.find({"layer_types"});
-  if (!v) return false;
-  if (!v->is_array() || static_cast<I>(v->size()) != m.n_layer)
-    throw InputError("invalid config", "layer_types", "must list one type per layer");
-  m.sliding_layers.clear();
-  for (const auto& t : *v)
-    m.sliding_layers.push_back(t.is_string() && t.get<std::string>() == "sliding_attention");
-  if (c.opt_int({"sliding_window"})) m.sliding_window = *c.opt_int({"sliding_window"});
+bool truthy(const json& v) {
+  if (v.is_null()) return false;
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) return v.get<double>() != 0;
+  if (v.is_array() || v.is_object() || v.is_string()) return !v.empty();
   return true;
 }
 
-// Sliding window on every layer where the config names one (Mistral, Phi-3, StarCoder2);
-// Qwen2-style configs gate it with use_sliding_window and max_window_layers.
-void read_sliding_all(const Config& c, ModelSpec& m) {
-  if (read_layer_types(c, m)) return;
-  const auto w = c.opt_int({"sliding_window"});
-  if (!w || *w <= 0 || !c.flag({"use_sliding_window"}, true)) return;
-  m.sliding_window = *w;
-  const I first = c.raw().contains("use_sliding_window") ? c.int_or({"max_window_layers"}, 0) : 0;
-  m.sliding_layers.assign(m.n_layer, false);
-  for (I i = first; i < m.n_layer; ++i) m.sliding_layers[i] = true;
+const Family* find_family(const std::string& t) {
+  for (const auto& f : families())
+    if (t == f.model_type) return &f;
+  return nullptr;
 }
 
-// Every `period`-th layer is global, the others slide; `offset` shifts the pattern.
-void read_sliding_pattern(const Config& c, ModelSpec& m, I period, bool global_when_zero) {
-  if (read_layer_types(c, m)) return;
-  const auto w = c.opt_int({"sliding_window"});
-  if (!w || *w <= 0) return;
-  m.sliding_window = *w;
-  m.sliding_layers.assign(m.n_layer, false);
-  for (I i = 0; i < m.n_layer; ++i)
-    m.sliding_layers[i] = global_when_zero ? ((i + 1) % period != 0) : (i % period == 0);
+const Wrapper* find_wrapper(const std::string& t) {
+  for (const auto& w : wrappers())
+    if (t == w.model_type) return &w;
+  return nullptr;
 }
-
-void all_moe(ModelSpec& m) { m.moe_layers.assign(m.n_layer, true); }
-
-// Qwen-MoE pattern: MoE where (i + 1) % decoder_sparse_step == 0 and i not in mlp_only_layers.
-void qwen_moe_layers(const Config& c, ModelSpec& m) {
-  const I step = c.int_or({"decoder_sparse_step"}, 1);
-  if (step <= 0) throw InputError("invalid config", "decoder_sparse_step", "must be positive");
-  const auto dense = c.int_list("mlp_only_layers");
-  m.moe_layers.assign(m.n_layer, false);
-  for (I i = 0; i < m.n_layer; ++i) {
-    bool listed     = std::find(dense.begin(), dense.end(), i) != dense.end();
-    m.moe_layers[i] = m.n_expert > 0 && !listed && (i + 1) % step == 0;
-  }
-}
-
-void read_gpt2(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  m.positions = PositionKind::learned;
-  m.norm      = NormKind::layernorm;
-  m.norm_bias = true;
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
-  m.mlp                                                  = MlpKind::plain;
-  m.activation       = c.str({"activation_function"}, "gelu_new");
-  m.tied_head        = c.flag({"tie_word_embeddings"}, true);
-  m.qkv_fused_module = "c_attn";
-}
-
-void read_gpt_neox(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  m.positions      = PositionKind::rope;
-  m.rope_dims      = static_cast<I>(c.num({"rotary_pct"}, 1.0) * static_cast<double>(m.head_dim));
-  m.norm           = NormKind::layernorm;
-  m.norm_bias      = true;
-  m.parallel_block = c.flag({"use_parallel_residual"}, true);
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = c.flag({"attention_bias"}, true);
-  m.mlp_bias                                = true;
-  m.mlp                                     = MlpKind::plain;
-  m.activation                              = c.str({"hidden_act"}, "gelu");
-  m.tied_head                               = c.flag({"tie_word_embeddings"}, false);
-  m.qkv_fused_module                        = "query_key_value";
-}
-
-void read_gptj(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  m.positions       = PositionKind::rope;
-  m.rope_dims       = c.int_or({"rotary_dim"}, m.head_dim);
-  m.norm            = NormKind::layernorm;
-  m.norm_bias       = true;
-  m.norms_per_layer = 1;
-  m.parallel_block  = true;
-  m.mlp_bias        = true;
-  m.mlp             = MlpKind::plain;
-  m.activation      = c.str({"activation_function"}, "gelu_new");
-  m.tied_head       = c.flag({"tie_word_embeddings"}, false);
-  m.head_bias       = true;
-}
-
-void read_opt(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  m.positions       = PositionKind::learned;
-  m.position_offset = 2;  // HF OPTLearnedPositionalEmbedding keeps 2 extra rows
-  m.norm            = NormKind::layernorm;
-  m.norm_bias       = c.flag({"layer_norm_elementwise_affine"}, true);
-  const bool bias   = c.flag({"enable_bias"}, true);
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
-  m.final_norm =
-      c.flag({"do_layer_norm_before"}, true) && !c.flag({"_remove_final_layer_norm"}, false);
-  m.mlp           = MlpKind::plain;
-  m.activation    = c.str({"activation_function"}, "relu");
-  const I proj    = c.int_or({"word_embed_proj_dim"}, m.n_embd);
-  m.embd_proj_dim = proj != m.n_embd ? proj : 0;
-  m.tied_head     = c.flag({"tie_word_embeddings"}, true);
-}
-
-void read_bloom(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  m.positions      = PositionKind::alibi;
-  m.embedding_norm = true;
-  m.norm           = NormKind::layernorm;
-  m.norm_bias      = true;
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
-  m.mlp                                                  = MlpKind::plain;
-  m.activation                                           = "gelu";
-  m.tied_head                                            = c.flag({"tie_word_embeddings"}, true);
-  m.qkv_fused_module                                     = "query_key_value";
-}
-
-// Falcon: multi-query (1 kv head) in the old architecture, num_kv_heads groups in the new one
-// (HF FalconAttention); one shared LayerNorm for parallel attention, two in the new one.
-void read_falcon(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  const bool new_arch = c.flag({"new_decoder_architecture"}, false);
-  const bool mqa      = c.flag({"multi_query"}, true);
-  m.n_head_kv         = new_arch ? c.int_or({"num_kv_heads"}, m.n_head) : (mqa ? 1 : m.n_head);
-  m.parallel_block    = c.flag({"parallel_attn"}, true);
-  m.norms_per_layer =
-      new_arch ? c.int_or({"num_ln_in_parallel_attn"}, 2) : (m.parallel_block ? 1 : 2);
-  m.positions     = c.flag({"alibi"}, false) ? PositionKind::alibi : PositionKind::rope;
-  m.norm          = NormKind::layernorm;
-  m.norm_bias     = true;
-  const bool bias = c.flag({"bias"}, false);
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
-  m.mlp                                                  = MlpKind::plain;
-  m.activation                                           = c.str({"activation"}, "gelu");
-  m.tied_head                                            = c.flag({"tie_word_embeddings"}, true);
-  m.qkv_fused_module                                     = "query_key_value";
-}
-
-void read_qwen2(const Config& c, ModelSpec& m) {
-  read_llama_like(c, m, false);
-  m.q_bias = m.k_bias = m.v_bias = true;  // HF Qwen2Attention: bias on q, k, v, not o
-  read_sliding_all(c, m);
-}
-
-void read_qwen2_moe(const Config& c, ModelSpec& m) {
-  read_qwen2(c, m);
-  m.n_expert           = c.int_or({"num_experts"}, 0);
-  m.n_expert_used      = c.int_or({"num_experts_per_tok"}, 0);
-  m.n_ff_expert        = c.int_or({"moe_intermediate_size"}, 0);
-  m.n_ff_shared        = c.int_or({"shared_expert_intermediate_size"}, 0);
-  m.shared_expert_gate = m.n_ff_shared > 0;
-  qwen_moe_layers(c, m);
-}
-
-void read_qwen3(const Config& c, ModelSpec& m) {
-  read_llama_like(c, m, false);
-  m.qk_norm = QkNorm::per_head;
-  read_sliding_all(c, m);
-}
-
-void read_qwen3_moe(const Config& c, ModelSpec& m) {
-  read_qwen3(c, m);
-  m.n_expert      = c.int_or({"num_experts"}, 0);
-  m.n_expert_used = c.int_or({"num_experts_per_tok"}, 0);
-  m.n_ff_expert   = c.int_or({"moe_intermediate_size"}, 0);
-  qwen_moe_layers(c, m);
-}
-
-void read_mistral(const Config& c, ModelSpec& m) {
-  read_llama_like(c, m, false);
-  read_sliding_all(c, m);
-}
-
-void read_mixtral(const Config& c, ModelSpec& m) {
-  read_mistral(c, m);
-  m.n_expert      = c.req_int({"num_local_experts"});
-  m.n_expert_used = c.req_int({"num_experts_per_tok"});
-  m.n_ff_expert   = m.n_ff;
-  all_moe(m);
-}
-
-void read_gemma(const Config& c, ModelSpec& m) {
-  read_llama_like(c, m, true);
-  m.activation = c.str({"hidden_activation", "hidden_act"}, "gelu_pytorch_tanh");
-}
-
-void read_gemma2(const Config& c, ModelSpec& m) {
-  read_gemma(c, m);
-  m.norms_per_layer = 4;                 // input, post-attention, pre- and post-feedforward
-  read_sliding_pattern(c, m, 2, false);  // HF Gemma2: even layers slide
-}
-
-void read_gemma3(const Config& c, ModelSpec& m) {
-  read_gemma(c, m);
-  m.norms_per_layer = 4;
-  m.qk_norm         = QkNorm::per_head;
-  read_sliding_pattern(c, m, c.int_or({"sliding_window_pattern"}, 6), true);
-}
-
-void read_phi(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  m.positions = PositionKind::rope;
-  m.rope_dims =
-      static_cast<I>(c.num({"partial_rotary_factor"}, 0.5) * static_cast<double>(m.head_dim));
-  m.norm            = NormKind::layernorm;
-  m.norm_bias       = true;
-  m.norms_per_layer = 1;
-  m.parallel_block  = true;
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
-  m.mlp                                                  = MlpKind::plain;
-  m.activation                                           = c.str({"hidden_act"}, "gelu_new");
-  m.tied_head                                            = c.flag({"tie_word_embeddings"}, false);
-  m.head_bias                                            = true;
-  if (c.flag({"qk_layernorm"}, false))
-    throw InputError("unsupported config", "qk_layernorm",
-                     "Phi with q/k LayerNorm is not supported yet");
-}
-
-void read_phi3(const Config& c, ModelSpec& m) {
-  read_llama_like(c, m, false);
-  m.qkv_fused_module     = "qkv_proj";  // HF Phi3Attention / Phi3MLP fuse these
-  m.gate_up_fused_module = "gate_up_proj";
-  read_sliding_all(c, m);
-}
-
-void read_olmo2(const Config& c, ModelSpec& m) {
-  read_llama_like(c, m, false);
-  m.qk_norm = QkNorm::full;  // HF Olmo2Attention: RMSNorm over all heads of q and of k
-}
-
-void read_starcoder2(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  m.positions     = PositionKind::rope;
-  m.norm          = NormKind::layernorm;
-  m.norm_bias     = true;
-  const bool bias = c.flag({"use_bias"}, true);
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = bias;
-  m.mlp                                                  = MlpKind::plain;
-  m.activation = c.str({"hidden_act"}, "gelu_pytorch_tanh");
-  m.tied_head  = c.flag({"tie_word_embeddings"}, true);
-  read_sliding_all(c, m);
-}
-
-// DeepSeek-V2/V3: MLA attention, dense MLP in the first first_k_dense_replace layers, then
-// MoE every moe_layer_freq layers with n_shared_experts shared experts of the expert width.
-void read_deepseek(const Config& c, ModelSpec& m) {
-  read_llama_like(c, m, false);
-  m.attention        = AttentionKind::mla;
-  m.q_lora_rank      = c.int_or({"q_lora_rank"}, 0);
-  m.kv_lora_rank     = c.req_int({"kv_lora_rank"});
-  m.qk_nope_head_dim = c.req_int({"qk_nope_head_dim"});
-  m.qk_rope_head_dim = c.req_int({"qk_rope_head_dim"});
-  m.v_head_dim       = c.req_int({"v_head_dim"});
-  m.head_dim         = m.qk_nope_head_dim + m.qk_rope_head_dim;
-  m.n_head_kv        = m.n_head;
-  m.n_expert         = c.int_or({"n_routed_experts"}, 0);
-  m.n_expert_used    = c.int_or({"num_experts_per_tok"}, 0);
-  m.n_ff_expert      = c.int_or({"moe_intermediate_size"}, 0);
-  m.n_ff_shared      = c.int_or({"n_shared_experts"}, 0) * m.n_ff_expert;
-  const I first      = c.int_or({"first_k_dense_replace"}, 0);
-  const I freq       = c.int_or({"moe_layer_freq"}, 1);
-  if (freq <= 0) throw InputError("invalid config", "moe_layer_freq", "must be positive");
-  m.moe_layers.assign(m.n_layer, false);
-  for (I i = 0; i < m.n_layer; ++i) m.moe_layers[i] = m.n_expert > 0 && i >= first && i % freq == 0;
-}
-
-void read_bert(const Config& c, ModelSpec& m) {
-  read_core(c, m);
-  m.causal         = false;
-  m.positions      = PositionKind::learned;
-  m.n_token_types  = c.int_or({"type_vocab_size"}, 2);
-  m.embedding_norm = true;
-  m.norm           = NormKind::layernorm;
-  m.norm_bias      = true;
-  m.final_norm     = false;
-  m.q_bias = m.k_bias = m.v_bias = m.o_bias = m.mlp_bias = true;
-  m.mlp                                                  = MlpKind::plain;
-  m.activation                                           = c.str({"hidden_act"}, "gelu");
-  m.pooler                                               = true;
-  m.tied_head                                            = true;
-}
-
-void read_t5(const Config& c, ModelSpec& m) {
-  m.n_vocab = c.req_int({"vocab_size"});
-  m.n_embd  = c.req_int({"d_model"});
-  m.n_layer = layer_count(c, {"num_layers"});
-  m.n_layer_dec =
-      c.raw().contains("num_decoder_layers") ? layer_count(c, {"num_decoder_layers"}) : m.n_layer;
-  m.n_head             = c.req_int({"num_heads"});
-  m.n_head_kv          = m.n_head;
-  m.head_dim           = c.req_int({"d_kv"});
-  m.n_ff               = c.req_int({"d_ff"});
-  m.n_ctx              = c.int_or({"n_positions"}, 512);
-  m.n_rel_buckets      = c.int_or({"relative_attention_num_buckets"}, 32);
-  m.positions          = PositionKind::relative;
-  m.norm               = NormKind::rmsnorm;  // T5LayerNorm: scale only, no mean, no bias
-  m.encoder_decoder    = true;
-  const std::string ff = c.str({"feed_forward_proj"}, "relu");
-  m.mlp                = ff.rfind("gated-", 0) == 0 ? MlpKind::gated : MlpKind::plain;
-  m.activation         = m.mlp == MlpKind::gated ? ff.substr(6) : ff;
-  m.tied_head          = c.flag({"tie_word_embeddings"}, true);
-}
-
-using Reader = std::function<void(const Config&, ModelSpec&)>;
-
-const std::map<std::string, Reader>& readers() {
-  static const std::map<std::string, Reader> r = {
-      {"gpt2", read_gpt2},
-      {"gpt_neox", read_gpt_neox},
-      {"gptj", read_gptj},
-      {"opt", read_opt},
-      {"bloom", read_bloom},
-      {"falcon", read_falcon},
-      {"llama", [](const Config& c, ModelSpec& m) { read_llama_like(c, m, false); }},
-      {"mistral", read_mistral},
-      {"mixtral", read_mixtral},
-      {"qwen2", read_qwen2},
-      {"qwen2_moe", read_qwen2_moe},
-      {"qwen3", read_qwen3},
-      {"qwen3_moe", read_qwen3_moe},
-      {"gemma", read_gemma},
-      {"gemma2", read_gemma2},
-      {"gemma3_text", read_gemma3},
-      {"phi", read_phi},
-      {"phi3", read_phi3},
-      {"deepseek_v2", read_deepseek},
-      {"deepseek_v3", read_deepseek},
-      {"olmo2", read_olmo2},
-      {"starcoder2", read_starcoder2},
-      {"bert", read_bert},
-      {"t5", read_t5},
-  };
-  return r;
-}
-
-// architectures class-name prefix -> model_type, for configs without model_type.
-const std::pair<const char*, const char*> kArchitecturePrefixes[] = {
-    {"GPT2", "gpt2"},
-    {"GPTNeoX", "gpt_neox"},
-    {"GPTJ", "gptj"},
-    {"OPT", "opt"},
-    {"Bloom", "bloom"},
-    {"Falcon", "falcon"},
-    {"Llama", "llama"},
-    {"Mistral", "mistral"},
-    {"Mixtral", "mixtral"},
-    {"Qwen2Moe", "qwen2_moe"},
-    {"Qwen2", "qwen2"},
-    {"Qwen3Moe", "qwen3_moe"},
-    {"Qwen3", "qwen3"},
-    {"Gemma3", "gemma3_text"},
-    {"Gemma2", "gemma2"},
-    {"Gemma", "gemma"},
-    {"Phi3", "phi3"},
-    {"Phi", "phi"},
-    {"DeepseekV2", "deepseek_v2"},
-    {"DeepseekV3", "deepseek_v3"},
-    {"Olmo2", "olmo2"},
-    {"Starcoder2", "starcoder2"},
-    {"Bert", "bert"},
-    {"T5", "t5"},
-};
 
 std::string family_list() {
   std::string s;
@@ -521,19 +435,26 @@ std::string family_list() {
   return s;
 }
 
-std::string resolve_family(const json& j) {
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// model_type, else the first architectures name that starts with a known class prefix.
+std::string resolve_type(const json& j) {
   if (auto it = j.find("model_type"); it != j.end() && it->is_string()) {
     std::string t = it->get<std::string>();
-    if (t == "gemma3" && j.contains("text_config")) return "gemma3";
-    if (readers().count(t)) return t;
+    if (find_family(t) || find_wrapper(t)) return t;
     throw InputError("unsupported model", "model_type",
                      "'" + t + "' is not supported; supported: " + family_list());
   }
   if (auto it = j.find("architectures"); it != j.end() && it->is_array()) {
     for (const auto& a : *it) {
       if (!a.is_string()) continue;
-      for (const auto& [prefix, type] : kArchitecturePrefixes)
-        if (a.get<std::string>().rfind(prefix, 0) == 0) return type;
+      const std::string name = a.get<std::string>();
+      for (const auto& w : wrappers())  // wrapper names first: Gemma3ForConditionalGeneration
+        for (const char* p : w.architectures)
+          if (starts_with(name, p)) return w.model_type;
+      for (const auto& f : families())
+        for (const char* p : f.architectures)
+          if (starts_with(name, p)) return f.model_type;
     }
   }
   throw InputError(
@@ -541,13 +462,185 @@ std::string resolve_family(const json& j) {
       "config has no recognised model_type or architectures; supported: " + family_list());
 }
 
+// The file's keys over the family's defaults; a default is skipped when the file spells the
+// same setting another way (BLOOM's n_embed for hidden_size).
+json with_defaults(const Family& f, const json& file) {
+  json merged = json::parse(f.defaults);
+  for (auto it = merged.begin(); it != merged.end();) {
+    bool spelled = file.contains(it.key());
+    for (const auto& g : alias_groups())
+      if (std::find_if(g.begin(), g.end(), [&](const char* k) { return it.key() == k; }) != g.end())
+        for (const char* k : g) spelled = spelled || file.contains(k);
+    it = spelled ? merged.erase(it) : std::next(it);
+  }
+  for (const auto& [k, v] : file.items()) merged[k] = v;
+  return merged;
+}
+
+void check_unread(const json& file, const Config& c, const std::string& family) {
+  for (const char* k : kCountKeys) {
+    auto it = file.find(k);
+    if (it == file.end() || !truthy(*it) || c.read_keys().count(k)) continue;
+    throw InputError(
+        "unsupported config", k,
+        "changes the parameter count and model_type '" + family + "' does not read it");
+  }
+}
+
+// --- quantization_config ----------------------------------------------------------------
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
+}
+
+bool has(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+// A modules_to_not_convert / ignore pattern mapped onto the roles it leaves in float.
+void keep_in_float(Quantization& q, const std::string& pattern, const char* field) {
+  const std::string p = lower(starts_with(pattern, "re:") ? pattern.substr(3) : pattern);
+  q.not_converted.push_back(pattern);
+  const auto ends = [&](const std::string& tail) {
+    return p.size() >= tail.size() && p.compare(p.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  if (has(p, "lm_head") || has(p, "embed") || has(p, "router") || has(p, "norm") ||
+      has(p, "vision") || has(p, "visual") || has(p, "multi_modal") || has(p, "projector") ||
+      has(p, "audio") || ends(".gate") || ends(".gate$"))
+    return;  // never quantised by sizeup's table, or outside the counted model
+  if (has(p, "attn") || has(p, "attention")) {
+    q.keep_attention = true;
+  } else if (has(p, "expert")) {
+    q.keep_experts = true;
+  } else if (has(p, "mlp") || has(p, "feed_forward")) {
+    q.keep_mlp = q.keep_experts = true;
+  } else {
+    throw InputError("unsupported config", field,
+                     "'" + pattern + "' names no part of the model sizeup can match");
+  }
+}
+
+void read_patterns(Quantization& q, const json& qc, const char* key) {
+  auto it = qc.find(key);
+  if (it == qc.end() || it->is_null()) return;
+  if (!it->is_array()) throw InputError("invalid config", key, "must be a list of module names");
+  for (const auto& e : *it) {
+    if (!e.is_string()) throw InputError("invalid config", key, "must be a list of module names");
+    keep_in_float(q, e.get<std::string>(), key);
+  }
+}
+
+I int_field(const json& o, const char* key, I dflt) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return dflt;
+  if (!it->is_number_integer()) throw InputError("invalid config", key, "must be an integer");
+  return it->get<I>();
+}
+
+bool bool_field(const json& o, const char* key, bool dflt) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return dflt;
+  if (!it->is_boolean()) throw InputError("invalid config", key, "must be true or false");
+  return it->get<bool>();
+}
+
+// quantization_config as HF transformers' quantizers read it (quantizer_gptq.py, _awq.py,
+// _bnb_4bit.py / _bnb_8bit.py, _finegrained_fp8.py, _mxfp4.py, _compressed_tensors.py).
+Quantization read_quantization(const json& qc) {
+  if (!qc.is_object())
+    throw InputError("invalid config", "quantization_config", "must be a JSON object");
+  Quantization q;
+  auto m = qc.find("quant_method");
+  if (m == qc.end() || !m->is_string())
+    throw InputError("invalid config", "quant_method", "quantization_config names no method");
+  q.method                 = m->get<std::string>();
+  const std::string method = lower(q.method);
+  if (method == "gptq") {
+    q.bits          = static_cast<int>(int_field(qc, "bits", 4));
+    q.group_size    = int_field(qc, "group_size", 128);
+    q.format        = StoredQuant::gptq;
+    q.quantize_head = bool_field(qc, "lm_head", false);
+    read_patterns(q, qc, "modules_to_not_convert");
+  } else if (method == "awq") {
+    q.bits       = static_cast<int>(int_field(qc, "bits", int_field(qc, "w_bit", 4)));
+    q.group_size = int_field(qc, "group_size", int_field(qc, "q_group_size", 128));
+    q.format     = StoredQuant::awq;
+    read_patterns(q, qc, "modules_to_not_convert");
+  } else if (method == "bitsandbytes") {
+    const bool four  = bool_field(qc, "load_in_4bit", false);
+    const bool eight = bool_field(qc, "load_in_8bit", false);
+    if (four == eight)
+      throw InputError("invalid config", "load_in_4bit",
+                       "bitsandbytes needs exactly one of load_in_4bit and load_in_8bit");
+    q.format       = four ? StoredQuant::bnb_nf4 : StoredQuant::bnb_int8;
+    q.bits         = four ? 4 : 8;
+    q.group_size   = four ? 64 : 0;
+    q.double_quant = bool_field(qc, "bnb_4bit_use_double_quant", false);
+    read_patterns(q, qc, "llm_int8_skip_modules");
+  } else if (method == "fp8") {
+    q.format = StoredQuant::fp8;
+    q.bits   = 8;
+    if (auto b = qc.find("weight_block_size"); b != qc.end() && !b->is_null()) {
+      if (!b->is_array() || b->size() != 2 || !(*b)[0].is_number_integer() ||
+          !(*b)[1].is_number_integer() || (*b)[0].get<I>() <= 0 || (*b)[1].get<I>() <= 0)
+        throw InputError("invalid config", "weight_block_size", "must be two positive integers");
+      q.block_rows = (*b)[0].get<I>();
+      q.block_cols = (*b)[1].get<I>();
+    }
+    read_patterns(q, qc, "modules_to_not_convert");
+  } else if (method == "mxfp4") {
+    q.format     = StoredQuant::mxfp4;
+    q.bits       = 4;
+    q.group_size = 32;  // OCP MX v1.0: one shared e8m0 scale per 32 values
+    read_patterns(q, qc, "modules_to_not_convert");
+  } else if (method == "compressed-tensors") {
+    auto groups = qc.find("config_groups");
+    if (groups == qc.end() || !groups->is_object() || groups->empty())
+      throw InputError("unsupported config", "config_groups",
+                       "compressed-tensors without config_groups is not supported");
+    if (groups->size() > 1)
+      throw InputError("unsupported config", "config_groups",
+                       "more than one compressed-tensors group is not supported yet");
+    const json& g = groups->begin().value();
+    const json w  = g.is_object() && g.contains("weights") ? g.at("weights") : json();
+    if (!w.is_object())
+      throw InputError("unsupported config", "config_groups", "group has no weights scheme");
+    q.bits               = static_cast<int>(int_field(w, "num_bits", 8));
+    const std::string ty = w.contains("type") && w.at("type").is_string()
+                               ? w.at("type").get<std::string>()
+                               : std::string("int");
+    q.group_size         = int_field(w, "group_size", 0);
+    if (ty == "float" && q.bits == 8)
+      q.format = StoredQuant::fp8;
+    else if (ty == "int" && q.bits == 8)
+      q.format = StoredQuant::int8;
+    else if (ty == "int" && q.bits == 4)
+      q.format = StoredQuant::int4;
+    else
+      throw InputError("unsupported config", "num_bits",
+                       "compressed-tensors " + ty + " " + std::to_string(q.bits) +
+                           "-bit weights are not supported");
+    if (q.format == StoredQuant::int4 && q.group_size <= 0) q.group_size = 128;
+    read_patterns(q, qc, "ignore");
+  } else {
+    throw InputError(
+        "unsupported config", "quant_method",
+        "'" + q.method + "' is not one of gptq, awq, bitsandbytes, fp8, mxfp4, compressed-tensors");
+  }
+  if ((q.format == StoredQuant::gptq || q.format == StoredQuant::awq) && q.bits != 4 && q.bits != 8)
+    throw InputError("unsupported config", "bits",
+                     std::to_string(q.bits) + "-bit " + q.method + " is not supported (4 or 8)");
+  if (q.group_size < 0) q.group_size = 0;  // GPTQ group_size -1: one group per column
+  return q;
+}
+
 // The config.json key a ModelSpec field was read from: the first of its usual spellings present
 // in the file (HF names first, GPT-2/Falcon/T5/DeepSeek aliases after), else the field itself.
 std::string config_key_for_field(const json& j, const std::string& field) {
   static const std::map<std::string, std::vector<const char*>> keys = {
-      {"n_layer", {"num_hidden_layers", "n_layer", "num_layers"}},
+      {"n_layer", {"num_hidden_layers", "n_layer", "num_layers", "n_layers"}},
       {"n_embd", {"hidden_size", "n_embd", "d_model", "n_embed"}},
-      {"n_head", {"num_attention_heads", "n_head", "num_heads"}},
+      {"n_head", {"num_attention_heads", "n_head", "num_heads", "n_heads"}},
       {"n_head_kv", {"num_key_value_heads", "num_kv_heads", "multi_query"}},
       {"n_ff", {"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "d_ff"}},
       {"n_vocab", {"vocab_size"}},
@@ -570,30 +663,74 @@ std::string config_key_for_field(const json& j, const std::string& field) {
 
 std::vector<std::string> supported_families() {
   std::vector<std::string> out;
-  for (const auto& [name, reader] : readers()) out.push_back(name);
+  for (const auto& f : families()) out.push_back(f.model_type);
+  for (const auto& w : wrappers()) out.push_back(w.model_type);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
+std::string family_defaults_source(const std::string& model_type) {
+  const Family* f = find_family(model_type);
+  return f ? f->defaults_source : "";
+}
+
 ModelSpec model_from_config_text(std::string_view text, const std::string& name) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) throw InputError("malformed config", "config.json", "not valid JSON");
-  if (!j.is_object()) throw InputError("malformed config", "config.json", "must be a JSON object");
-  std::string family = resolve_family(j);
-  if (family == "gemma3") {  // multimodal wrapper: count the language model
-    j      = j.at("text_config");
-    family = "gemma3_text";
-    if (!j.is_object())
-      throw InputError("malformed config", "text_config", "must be a JSON object");
-  }
+  // A config.json nests a few levels (text_config.rope_scaling...); deeper input is refused
+  // at once instead of building a tree of millions of empty arrays.
+  constexpr int kMaxDepth                   = 32;
+  const json::parser_callback_t depth_limit = [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxDepth)
+      throw InputError("malformed config", "config.json",
+                       "nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    return true;
+  };
+  json top = json::parse(text, depth_limit, false);
+  if (top.is_discarded()) throw InputError("malformed config", "config.json", "not valid JSON");
+  if (!top.is_object())
+    throw InputError("malformed config", "config.json", "must be a JSON object");
+  std::string type = resolve_type(top);
   ModelSpec m;
-  m.name   = name;
-  m.family = family;
-  Config c(j);
-  readers().at(family)(c, m);
+  json text_obj = top;  // the object the language model is read from
+  if (const Wrapper* w = find_wrapper(type)) {
+    // HF builds the text config from defaults when text_config is absent.
+    text_obj = top.contains("text_config") ? top.at("text_config") : json::object();
+    if (!text_obj.is_object())
+      throw InputError("malformed config", "text_config", "must be a JSON object");
+    type = text_obj.contains("model_type") && text_obj.at("model_type").is_string()
+               ? text_obj.at("model_type").get<std::string>()
+               : w->default_text_type;
+    if (!find_family(type))
+      throw InputError(
+          "unsupported model", "text_config",
+          "language model '" + type + "' is not supported; supported: " + family_list());
+    for (const char* t : w->towers) m.not_counted.push_back(t);
+    for (const auto& [k, v] : top.items())  // the wrapper's own count keys are its towers
+      if (k != "text_config" && k != "quantization_config" &&
+          std::find_if(w->towers.begin(), w->towers.end(), [&](const char* t) { return k == t; }) ==
+              w->towers.end() &&
+          (k == "audio_config" || k == "vision_config") && truthy(v))
+        throw InputError("unsupported config", k,
+                         "changes the parameter count and model_type '" +
+                             std::string(w->model_type) + "' does not read it");
+  }
+  const Family& fam = *find_family(type);
+  const json merged = with_defaults(fam, text_obj);
+  m.name            = name;
+  m.family          = type;
+  Config c(merged, type);
+  fam.read(c, m);
+  check_unread(text_obj, c, type);
+  const json* qc = nullptr;
+  if (auto it = top.find("quantization_config"); it != top.end() && !it->is_null())
+    qc = &*it;
+  else if (auto it2 = text_obj.find("quantization_config");
+           it2 != text_obj.end() && !it2->is_null())
+    qc = &*it2;
+  if (qc) m.quant = read_quantization(*qc);
   try {
     validate(m);
   } catch (const InputError& e) {  // name the key of config.json, not the ModelSpec field
-    throw InputError(e.subject(), config_key_for_field(j, e.field()), e.reason());
+    throw InputError(e.subject(), config_key_for_field(text_obj, e.field()), e.reason());
   }
   return m;
 }

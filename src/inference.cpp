@@ -84,8 +84,34 @@ struct WeightTally {
   double plain          = 0;  // 16-bit (or fp32) tensors, per GPU
   double routed         = 0;  // routed-expert bytes (part of the above), per GPU
   double embedding      = 0;  // token/position tables (read one row per token), per GPU
-  double total() const { return quantized + plain; }
+  double stored         = 0;  // weights kept in the checkpoint's quantised format, per GPU
+  double total() const { return quantized + plain + stored; }
 };
+
+// The serving format of the weights a checkpoint stores quantised (quantization_config):
+// engines such as vLLM load them as stored, whatever dtype the rest is served in.
+WeightFormat stored_format(const Quantization& q) {
+  switch (q.format) {
+    case StoredQuant::gptq:
+      return q.bits == 4 ? WeightFormat::gptq_int4 : WeightFormat::int8;
+    case StoredQuant::awq:
+      return q.bits == 4 ? WeightFormat::awq_int4 : WeightFormat::int8;
+    case StoredQuant::bnb_int8:
+    case StoredQuant::int8:
+      return WeightFormat::int8;
+    case StoredQuant::bnb_nf4:
+      return WeightFormat::nf4;
+    case StoredQuant::fp8:
+      return WeightFormat::fp8;
+    case StoredQuant::mxfp4:
+      return WeightFormat::mxfp4;
+    case StoredQuant::int4:
+      return WeightFormat::int4;
+    case StoredQuant::none:
+      break;
+  }
+  return WeightFormat::bf16;
+}
 
 WeightTally tally_weights(const ModelSpec& m, const InferenceInput& in) {
   WeightTally w;
@@ -96,7 +122,25 @@ WeightTally tally_weights(const ModelSpec& m, const InferenceInput& in) {
     // vLLM shards each expert's width under tensor parallelism); the rest is replicated.
     const double shards = t.split == Split::replicated ? 1.0 : tp;
     double bytes = 0, overhead = 0;
-    if (!is_16bit_format(in.weights) && quantizable(t, in)) {
+    if (t.stored_quantized) {
+      const I rows = t.shape[t.shape.size() - 2];
+      const I cols = t.shape.back();
+      double mats  = static_cast<double>(t.repeat);
+      for (std::size_t i = 0; i + 2 < t.shape.size(); ++i) mats *= static_cast<double>(t.shape[i]);
+      const I g = m.quant.group_size > 0 ? m.quant.group_size : cols;  // GPTQ -1: one group
+      if (m.quant.format == StoredQuant::fp8 && m.quant.block_rows > 0) {
+        // HF FineGrainedFP8 / DeepSeek-V3: e4m3 values + one fp32 scale per block of
+        // block_rows x block_cols (weight_scale_inv).
+        const double r = static_cast<double>(rows), c = static_cast<double>(cols);
+        const double blocks = ceil_div(r, static_cast<double>(m.quant.block_rows)) *
+                              ceil_div(c, static_cast<double>(m.quant.block_cols));
+        bytes = mats * (r * c + 4 * blocks);
+      } else {
+        bytes = quantized_matrix_bytes(stored_format(m.quant), mats, rows, cols, g,
+                                       m.quant.double_quant);
+      }
+      w.stored += ceil_div(bytes, shards);
+    } else if (!is_16bit_format(in.weights) && quantizable(t, in)) {
       const I rows = t.shape[t.shape.size() - 2];
       const I cols = t.shape.back();
       double mats  = static_cast<double>(t.repeat);
@@ -268,11 +312,11 @@ Workspace layer_workspace(const ModelSpec& m, const InferenceInput& in, double T
 
 WeightFormat parse_weight_format(const std::string& s, const std::string& field) {
   static const std::pair<const char*, WeightFormat> names[] = {
-      {"fp32", WeightFormat::fp32},        {"bf16", WeightFormat::bf16},
-      {"fp16", WeightFormat::fp16},        {"fp8", WeightFormat::fp8},
-      {"int8", WeightFormat::int8},        {"int4", WeightFormat::int4},
-      {"nf4", WeightFormat::nf4},          {"gptq-int4", WeightFormat::gptq_int4},
-      {"awq-int4", WeightFormat::awq_int4}};
+      {"fp32", WeightFormat::fp32},         {"bf16", WeightFormat::bf16},
+      {"fp16", WeightFormat::fp16},         {"fp8", WeightFormat::fp8},
+      {"int8", WeightFormat::int8},         {"int4", WeightFormat::int4},
+      {"nf4", WeightFormat::nf4},           {"gptq-int4", WeightFormat::gptq_int4},
+      {"awq-int4", WeightFormat::awq_int4}, {"mxfp4", WeightFormat::mxfp4}};
   std::string all;
   for (const auto& [n, f] : names) {
     if (s == n) return f;
@@ -301,6 +345,8 @@ const char* to_string(WeightFormat f) {
       return "awq-int4";
     case WeightFormat::nf4:
       return "nf4";
+    case WeightFormat::mxfp4:
+      return "mxfp4";
   }
   return "?";
 }
@@ -343,6 +389,9 @@ double quantized_matrix_bytes(WeightFormat f, double matrices, I rows, I cols, I
     case WeightFormat::gptq_int4:
       one = ceil_div(c, 8) * r * 4 + G * ceil_div(r, 8) * 4 + G * r * 2 + c * 4;
       break;
+    case WeightFormat::mxfp4:  // OCP MX v1.0: 4-bit e2m1 elements, one 8-bit e8m0 scale per 32
+      one = std::ceil(n / 2) + r * ceil_div(c, 32);
+      break;
     case WeightFormat::nf4: {
       const double blocks = ceil_div(n, 64);
       one = std::ceil(n / 2) + (double_quant ? blocks + ceil_div(blocks, 256) * 4 : blocks * 4);
@@ -380,6 +429,12 @@ ComponentWeights weights_by_component(const ModelSpec& m, const InferenceInput& 
   return w;
 }
 
+ByteCount stored_weight_bytes(const ModelSpec& m) {
+  InferenceInput in;  // bf16, one rank
+  // Every term is a whole number of bytes (ceil per matrix) well below 2^53.
+  return static_cast<ByteCount>(std::llround(tally_weights(m, in).total()));
+}
+
 InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
   check_input(m, in);
   InferenceReport r;
@@ -412,6 +467,19 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
                                   w.plain,
                                   {fmt::format("params * {}", plain_bytes(in.weights)),
                                    num(w.plain) + tp_note, "tensor table (tensors.hpp)"}});
+  }
+  if (w.stored > 0) {
+    r.weight_rows.rows.push_back(
+        {"stored_quantized",
+         fmt::format("linear layers as the checkpoint stores them ({}, {}-bit)", m.quant.method,
+                     m.quant.bits),
+         w.stored,
+         {"sum over the linears quantization_config quantises of packed weights + scales",
+          num(w.stored) + tp_note,
+          "config.json quantization_config; OCP MX v1.0 (mxfp4); layouts of AutoGPTQ, AutoAWQ, "
+          "bitsandbytes, compressed-tensors"}});
+    r.notes.push_back("the checkpoint is quantised (" + m.quant.method +
+                      "): the layers it names are counted as stored; --dtype applies to the rest");
   }
   r.weights_bytes = w.total();
   if (w.quant_overhead > 0 && in.weights != WeightFormat::fp8 && in.weights != WeightFormat::int8) {

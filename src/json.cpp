@@ -1,5 +1,7 @@
 #include "sizeup/json.hpp"
 
+#include <algorithm>
+
 namespace sizeup {
 
 nlohmann::json to_json(const ModelSpec& m) {
@@ -32,6 +34,21 @@ nlohmann::json to_json(const ModelSpec& m) {
     j["sliding_window"]   = m.sliding_window;
     j["n_sliding_layers"] = m.n_sliding_layers();
   }
+  if (m.chunked_attention) j["chunked_attention"] = true;
+  if (!m.nope_layers.empty())
+    j["n_nope_layers"] = std::count(m.nope_layers.begin(), m.nope_layers.end(), true);
+  if (m.attn_sinks) j["attention_sinks"] = true;
+  if (m.n_mtp_layers > 0) {
+    j["n_mtp_layers"] = m.n_mtp_layers;
+    j["mtp_counted"]  = m.count_mtp;
+  }
+  if (m.quant.active())
+    j["quantization"] = {{"method", m.quant.method},
+                         {"format", to_string(m.quant.format)},
+                         {"bits", m.quant.bits},
+                         {"group_size", m.quant.group_size},
+                         {"not_converted", m.quant.not_converted}};
+  if (!m.not_counted.empty()) j["not_counted"] = m.not_counted;
   if (m.encoder_decoder) j["n_layer_dec"] = m.n_layer_dec;
   return j;
 }
@@ -43,6 +60,7 @@ nlohmann::json to_json(const Derivation& d) {
 nlohmann::json to_json(const GpuSpec& g) {
   nlohmann::json j       = {{"name", g.name},
                             {"display_name", g.display_name},
+                            {"aliases", g.aliases},
                             {"vendor", g.vendor},
                             {"memory_bytes", g.memory_bytes},
                             {"memory_gb", to_gb(g.memory_bytes)},

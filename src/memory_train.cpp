@@ -24,19 +24,6 @@ void require(bool ok, const std::string& what, const std::string& field, const s
   if (!ok) throw InputError(what, field, why);
 }
 
-int effective_zero(const ParallelPlan& p) {
-  switch (p.fsdp) {
-    case FsdpMode::full:
-    case FsdpMode::hybrid:
-      return 3;
-    case FsdpMode::grad_op:
-      return 2;
-    case FsdpMode::none:
-      break;
-  }
-  return p.zero;
-}
-
 // Layer range [lo, hi) of pipeline stage `s`, over all layers of the model.
 struct StageRange {
   I lo = 0, hi = 0;
@@ -46,13 +33,11 @@ I total_layers(const ModelSpec& m) { return m.n_layer + (m.encoder_decoder ? m.n
 
 I overlap(I a0, I a1, I b0, I b1) { return std::max<I>(0, std::min(a1, b1) - std::max(a0, b0)); }
 
-bool is_layer_tensor(const Tensor& t) { return t.name.find(".*.") != std::string::npos; }
+bool is_layer_tensor(const Tensor& t) { return t.in_layers(); }
 
-bool first_stage_tensor(const Tensor& t) {
-  return t.component == Component::token_embedding ||
-         t.component == Component::position_embedding ||
-         t.name.rfind("embedding_layernorm", 0) == 0 || t.name.rfind("embed", 0) == 0;
-}
+// Tensors before the repeated layers (embeddings, their norm and projection) live on the first
+// pipeline stage; those after them (final norm, head, pooler) on the last.
+bool first_stage_tensor(const Tensor& t) { return t.placement == Placement::input; }
 
 // Copies of a per-layer tensor held by the layers [lo, hi) of the stage, of which `frozen`
 // lie in the first k (frozen) layers.
@@ -106,7 +91,7 @@ std::vector<I> local_shape(const Tensor& t, I tp, I ep) {
     case Split::expert:  // {E, out, in}: experts over ep, each expert split by tp (Megatron ETP =
                          // TP)
       s[0] = split(s[0], ep);
-      if (t.module == "down_proj")
+      if (t.expert_row_parallel())
         s[2] = split(s[2], tp);
       else
         s[1] = split(s[1], tp);
@@ -157,7 +142,7 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
     } else {
       const bool on_first = first_stage_tensor(t);
       if (!(on_first ? first : last)) continue;
-      h.count = 1;
+      h.count = t.repeat;  // e.g. several multi-token-prediction layers after the last layer
       if (ft.mode == Finetune::freeze && on_first) h.frozen = 1;  // freeze: embeddings frozen
     }
     if (h.count == 0) continue;
@@ -215,6 +200,19 @@ Row<ByteCount> row(std::string key, std::string label, U value, std::string form
 }
 
 }  // namespace
+
+int effective_zero(const ParallelPlan& p) {
+  switch (p.fsdp) {
+    case FsdpMode::full:
+    case FsdpMode::hybrid:
+      return 3;
+    case FsdpMode::grad_op:
+      return 2;
+    case FsdpMode::none:
+      break;
+  }
+  return p.zero;
+}
 
 TrainRecipe train_recipe(const TrainInput& in) {
   const PrecisionRecipe p = recipe_for(in.precision);

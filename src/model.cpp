@@ -73,6 +73,13 @@ void validate(const ModelSpec& m) {
   require_non_negative(m.position_offset, "position_offset");
   require_non_negative(m.sliding_window, "sliding_window");
   require_non_negative(m.embd_proj_dim, "embd_proj_dim");
+  require_non_negative(m.n_mtp_layers, "n_mtp_layers");
+  if (m.n_mtp_layers > 64)
+    throw InputError("invalid model", "n_mtp_layers", "more than 64 prediction layers");
+  if (!m.nope_layers.empty() && static_cast<std::int64_t>(m.nope_layers.size()) != m.n_layer)
+    throw InputError("invalid model", "nope_layers", "must list every layer");
+  if (!m.sliding_layers.empty() && static_cast<std::int64_t>(m.sliding_layers.size()) != m.n_layer)
+    throw InputError("invalid model", "sliding_layers", "must list every layer");
   if (m.n_head_kv > m.n_head)
     throw InputError("invalid model", "n_head_kv",
                      "key/value heads (" + std::to_string(m.n_head_kv) +
@@ -99,6 +106,30 @@ void check_sequence_length(const ModelSpec& m, std::int64_t tokens, const std::s
     throw InputError("sequence too long", field,
                      std::to_string(tokens) + " exceeds the model's " + std::to_string(m.n_ctx) +
                          " learned positions");
+}
+
+const char* to_string(StoredQuant q) {
+  switch (q) {
+    case StoredQuant::none:
+      return "none";
+    case StoredQuant::gptq:
+      return "gptq";
+    case StoredQuant::awq:
+      return "awq";
+    case StoredQuant::bnb_int8:
+      return "bnb-int8";
+    case StoredQuant::bnb_nf4:
+      return "bnb-nf4";
+    case StoredQuant::fp8:
+      return "fp8";
+    case StoredQuant::mxfp4:
+      return "mxfp4";
+    case StoredQuant::int8:
+      return "int8";
+    case StoredQuant::int4:
+      return "int4";
+  }
+  return "?";
 }
 
 const char* to_string(NormKind k) { return k == NormKind::layernorm ? "layernorm" : "rmsnorm"; }

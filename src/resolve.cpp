@@ -12,6 +12,7 @@
 #include "sizeup/engine.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/hf_config.hpp"
+#include "sizeup/hub.hpp"
 
 namespace sizeup {
 namespace {
@@ -50,6 +51,12 @@ ModelSpec from_config(const std::string& text, std::string& label) {
     throw InputError(e.subject(), e.field() == "config.json" ? "config" : "config." + e.field(),
                      e.reason());
   }
+}
+
+std::vector<std::string> catalog_names() {
+  std::vector<std::string> names;
+  for (const auto& e : model_catalog()) names.push_back(e.name);
+  return names;
 }
 
 bool looks_like_path(const std::string& s) {
@@ -228,7 +235,8 @@ std::vector<OptionSpec> model_options() {
   return {
       {"model",
        K::text,
-       "catalog name, HF id, config.json path or directory (or use shape options)",
+       "catalog name, Hub id (org/name[@revision]), config.json path or directory (or use "
+       "shape options)",
        "",
        {},
        "",
@@ -265,10 +273,33 @@ std::vector<OptionSpec> model_options() {
       shape("expert_ffn", K::count, "inner width of one expert"),
       shape("shared_experts", K::count, "shared experts"),
       shape("sliding_window", K::count, "every layer attends to the last W tokens"),
+      {"mtp",
+       K::flag,
+       "also count the multi-token-prediction layers the checkpoint stores (DeepSeek-V3, GLM-4.5)",
+       "",
+       {},
+       "",
+       false},
   };
 }
 
+namespace {
+ModelSpec resolve_model_description(const Options& o);
+}  // namespace
+
 ModelSpec resolve_model(const Options& o) {
+  ModelSpec m = resolve_model_description(o);
+  if (flag_option(o, "mtp")) {
+    if (m.n_mtp_layers == 0)
+      throw InputError("no prediction layers", "mtp",
+                       m.name + " has no multi-token-prediction layers");
+    m.count_mtp = true;
+  }
+  return m;
+}
+
+namespace {
+ModelSpec resolve_model_description(const Options& o) {
   const auto name     = text_option(o, "model");
   const bool uploaded = has_option(o, "config");
   if ((name || uploaded) && any_shape_option(o))
@@ -286,12 +317,27 @@ ModelSpec resolve_model(const Options& o) {
   if (!name || name->empty()) return model_from_options(o);
   if (const CatalogEntry* e = find_model(*name)) return model_from_catalog(*e);
   std::error_code ec;
-  if (!looks_like_path(*name) && !std::filesystem::exists(*name, ec))
+  const bool on_disk = std::filesystem::exists(*name, ec);
+  if (!on_disk) {
+    if (const auto id = hub::parse_repo_id(*name)) {  // a Hub id: the HF cache, else a download
+      hub::Hub h(hub::settings_from_environment(), hub::curl_fetcher());
+      std::string label = *name;
+      return from_config(hub::hub_config_text(h, *id), label);
+    }
+  }
+  if (hub::is_checkpoint_path(*name))
+    throw InputError("not a config", "model",
+                     "'" + *name +
+                         "' is a checkpoint: `sizeup params` reads its header; other commands "
+                         "need a config.json, its directory or a Hub id");
+  if (!looks_like_path(*name) && !on_disk)
     throw InputError("model not found", "model",
-                     "'" + *name + "' is not in the catalog (see `sizeup models`) nor a file");
+                     "'" + *name + "' is not in the catalog (see `sizeup models`) nor a file" +
+                         did_you_mean(*name, catalog_names()));
   std::string label = *name;
   return from_config(read_config_file(*name), label);
 }
+}  // namespace
 
 std::vector<OptionSpec> gpu_options(const std::string& default_gpu) {
   using K       = OptionKind;

@@ -30,11 +30,12 @@ inline std::vector<std::pair<const char*, Register>> all_commands() {
       {"bench", register_bench},
       {"flops", register_flops},
       {"activations", register_activations},
-      {"infer", register_infer},
-      {"train", register_train},
-      {"fit", register_fit},
+      {"infer", engine("infer")},
+      {"train", engine("train")},
+      {"fit", engine("fit")},
       {"plan", engine("plan")},
       {"report", register_report},
+      {"serve", register_serve},
   };
 }
 

@@ -76,10 +76,8 @@ Action register_chinchilla(CLI::App& root, GlobalOptions& g);
 Action register_bench(CLI::App& root, GlobalOptions& g);
 Action register_flops(CLI::App& root, GlobalOptions& g);
 Action register_activations(CLI::App& root, GlobalOptions& g);
-Action register_infer(CLI::App& root, GlobalOptions& g);
-Action register_train(CLI::App& root, GlobalOptions& g);
-Action register_fit(CLI::App& root, GlobalOptions& g);
 Action register_report(CLI::App& root, GlobalOptions& g);
+Action register_serve(CLI::App& root, GlobalOptions& g);  // execs sizeup-server
 
 // An engine command (include/sizeup/engine.hpp) as a CLI11 subcommand.
 Action register_engine_command(CLI::App& root, const CommandSpec& spec);

@@ -69,10 +69,6 @@ const CommandSpec* find_command(std::string_view name);
 // then answers. Throws InputError naming the option by its identifier.
 Report run(const Request& request);
 
-// The closest name among `candidates` within a small edit distance (for "did you mean"),
-// or an empty string.
-std::string closest_name(std::string_view name, const std::vector<std::string>& candidates);
-
 // ---- Reading options (errors name the option by its identifier) -------------------------
 bool has_option(const Options& o, const std::string& name);
 std::optional<std::string> text_option(const Options& o, const std::string& name);

@@ -6,12 +6,17 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sizeup {
 
 // `s` made safe for one line of a terminal or a JSON string: bytes that are not valid UTF-8
 // become \xNN, control characters (newlines included) become \n, \t or \xNN.
 std::string printable(std::string_view s);
+
+// "; did you mean a, b?" naming the (at most three) candidates nearest to `name` by edit
+// distance, within a third of its length; empty when none is near.
+std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates);
 
 class InputError : public std::runtime_error {
  public:

@@ -14,6 +14,7 @@ namespace sizeup {
 struct GpuSpec {
   std::string name;                         // catalog key, e.g. "h100-sxm"
   std::string display_name;                 // e.g. "NVIDIA H100 SXM5 80GB"
+  std::vector<std::string> aliases;         // other names that mean it, e.g. "h100"
   std::string vendor;                       // e.g. "nvidia"
   ByteCount memory_bytes              = 0;  // e.g. 85899345920 (80 GiB)
   double memory_bandwidth_bytes_per_s = 0;  // e.g. 3.35e12
@@ -33,12 +34,13 @@ struct GpuSpec {
 
   // Dense peak for a dtype name ("bf16", "fp16", "fp8", "fp32", "tf32", ...); throws
   // InputError naming `field` when the device has no such peak.
-  FlopRate peak(const std::string& dtype, const std::string& field = "--gpu") const;
+  FlopRate peak(const std::string& dtype, const std::string& field = "gpu") const;
 };
 
 const std::vector<GpuSpec>& gpu_catalog();
-const GpuSpec* find_gpu(const std::string& name);  // case-insensitive
-// Like find_gpu, but throws InputError listing the catalog when absent.
-const GpuSpec& require_gpu(const std::string& name, const std::string& field = "--gpu");
+const GpuSpec* find_gpu(const std::string& name);  // name or alias, case-insensitive
+// Like find_gpu, and also a part of one name that no other name has ("4090", "RTX 4090",
+// "MI300"); throws InputError suggesting the nearest names when absent or ambiguous.
+const GpuSpec& require_gpu(const std::string& name, const std::string& field = "gpu");
 
 }  // namespace sizeup

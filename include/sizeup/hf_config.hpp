@@ -16,4 +16,8 @@ ModelSpec model_from_config_text(std::string_view json_text, const std::string& 
 
 std::vector<std::string> supported_families();
 
+// The transformers version and class a family's defaults come from ("" if unknown), e.g.
+// "transformers 4.50 Gemma3TextConfig (...)" for "gemma3_text".
+std::string family_defaults_source(const std::string& model_type);
+
 }  // namespace sizeup

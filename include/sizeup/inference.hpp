@@ -35,9 +35,10 @@ enum class WeightFormat {
   gptq_int4,  // as int4, plus GPTQ's int32 g_idx per input column (act-order index)
   awq_int4,   // same as int4
   nf4,        // bitsandbytes NF4, blocks of 64, optional double quantisation
+  mxfp4,      // OCP MX FP4 (e2m1) + one e8m0 scale byte per block of 32 inputs (gpt-oss experts)
 };
 
-// Parses --dtype: fp32, bf16, fp16, fp8, int8, int4, nf4, gptq-int4, awq-int4.
+// Parses --dtype: fp32, bf16, fp16, fp8, int8, int4, nf4, gptq-int4, awq-int4, mxfp4.
 WeightFormat parse_weight_format(const std::string& s, const std::string& field = "--dtype");
 const char* to_string(WeightFormat f);
 
@@ -132,6 +133,10 @@ ComponentWeights weights_by_component(const ModelSpec& m, const InferenceInput& 
 
 // Bytes of one weight matrix {rows, cols} (cols = input features) in a format; exposed for
 // tests. Includes scales/zeros; `matrices` independent matrices of that shape.
+// Weight bytes as the checkpoint stores them: the layers its quantization_config names in that
+// format (scales included), every other tensor in 16-bit. Equals params x 2 when unquantised.
+ByteCount stored_weight_bytes(const ModelSpec& m);
+
 double quantized_matrix_bytes(WeightFormat f, double matrices, std::int64_t rows, std::int64_t cols,
                               std::int64_t group_size, bool double_quant);
 

@@ -94,6 +94,10 @@ struct TrainMemoryReport {
   std::vector<std::string> notes;  // assumptions
 };
 
+// The ZeRO stage a plan shards with: FSDP full and hybrid shard as ZeRO-3, grad-op as ZeRO-2,
+// else the stage given.
+int effective_zero(const ParallelPlan& p);
+
 // Checks the layout against the model; throws InputError naming the option.
 void validate_plan(const ModelSpec& m, const TrainInput& in);
 

@@ -15,6 +15,37 @@ enum class PositionKind { learned, rope, alibi, relative, none };
 enum class AttentionKind { standard, mla };  // mla: DeepSeek multi-head latent attention
 enum class QkNorm { none, per_head, full };  // per_head: size head_dim; full: size heads*head_dim
 
+// How a checkpoint stores its quantised linear weights (config.json quantization_config).
+enum class StoredQuant {
+  none,      // every weight in the checkpoint's float dtype
+  gptq,      // GPTQ: packed int (bits), fp16 scale and packed zero per group, int32 g_idx
+  awq,       // AWQ: packed int4, fp16 scale and packed zero per group
+  bnb_int8,  // bitsandbytes LLM.int8: int8 + fp32 scale per output row
+  bnb_nf4,   // bitsandbytes 4-bit NF4 (or FP4), blocks of 64, optional double quantisation
+  fp8,       // FP8 e4m3 (HF "fp8", compressed-tensors float 8-bit)
+  mxfp4,     // OCP MX FP4: e2m1 values, one e8m0 scale per block of 32 (gpt-oss experts)
+  int8,      // compressed-tensors int 8-bit weights, per-channel scale
+  int4,      // compressed-tensors int 4-bit (pack-quantized), per-group scale
+};
+
+// Which roles a quantization_config leaves in float (modules_to_not_convert / ignore), as read
+// from its module patterns, and how it stores the rest.
+struct Quantization {
+  std::string method;  // quant_method as written, e.g. "gptq", "mxfp4"
+  StoredQuant format      = StoredQuant::none;
+  int bits                = 16;     // stored bits per weight, e.g. 4
+  std::int64_t group_size = 0;      // inputs per scale, e.g. 128 (0: per channel/tensor)
+  bool double_quant       = false;  // bitsandbytes bnb_4bit_use_double_quant
+  std::int64_t block_rows = 0;      // fp8 weight_block_size, e.g. 128 x 128: one fp32 scale per
+  std::int64_t block_cols = 0;      // block (0: one scale per tensor)
+  bool keep_attention     = false;  // attention projections left in float
+  bool keep_mlp           = false;  // dense MLP left in float
+  bool keep_experts       = false;  // routed and shared experts left in float
+  bool quantize_head      = false;  // output head quantised too (rare; GPTQ lm_head: true)
+  std::vector<std::string> not_converted;  // the patterns as written, for display
+  bool active() const { return format != StoredQuant::none; }
+};
+
 struct ModelSpec {
   std::string name;    // catalog name or "custom", e.g. "llama-2-7b"
   std::string family;  // HF model_type, e.g. "llama"
@@ -58,6 +89,10 @@ struct ModelSpec {
                                     // "query_key_value" (NeoX, BLOOM, Falcon), "qkv_proj" (Phi-3)
   std::int64_t sliding_window = 0;  // tokens seen by sliding layers, e.g. 4096 (0: none)
   std::vector<bool> sliding_layers;  // per layer: uses the sliding window (empty: none)
+  bool chunked_attention = false;    // the "sliding" layers attend within fixed chunks of
+                                     // sliding_window tokens instead (Llama 4, e.g. 8192)
+  std::vector<bool> nope_layers;     // per layer: no positional encoding (Llama 4, SmolLM3)
+  bool attn_sinks = false;           // a learned sink logit per head (gpt-oss), {H} per layer
 
   // MLP and mixture of experts.
   MlpKind mlp            = MlpKind::gated;
@@ -70,12 +105,25 @@ struct ModelSpec {
   std::int64_t n_ff_shared   = 0;    // total inner width of shared experts, e.g. 2 x 1408
   bool shared_expert_gate    = false;  // sigmoid gate on the shared expert (Qwen2-MoE)
   bool router_bias           = false;  // learned per-expert routing bias (DeepSeek-V3 remote code)
+  bool expert_bias           = false;  // biases on the router and every expert projection (gpt-oss)
   std::vector<bool> moe_layers;        // per layer: MoE (true) or dense MLP (empty: all dense)
 
   // Output.
   bool tied_head = true;   // output head shares the token embedding
   bool head_bias = false;  // bias on the output head (GPT-J, Phi-2)
   bool pooler    = false;  // BERT pooler (dense d x d + bias)
+
+  // Multi-token prediction (DeepSeek-V3 Sec. 2.2, GLM-4.5): extra layers after the model,
+  // each a decoder layer plus two norms and a {d, 2d} projection, sharing the embedding and
+  // head. HF transformers drops them on load, so they are counted only when asked.
+  std::int64_t n_mtp_layers = 0;      // e.g. 1 (num_nextn_predict_layers)
+  bool count_mtp            = false;  // include them in the tensor table
+
+  // Stored weight format (quantization_config), applied to the roles it names.
+  Quantization quant;
+  // Parts of the checkpoint described by the config but not in the tensor table (a vision or
+  // audio tower of a multimodal config until its family counts it), e.g. "vision_config".
+  std::vector<std::string> not_counted;
 
   // Encoder-decoder (T5): n_layer counts the encoder, n_layer_dec the decoder.
   bool encoder_decoder     = false;
@@ -108,5 +156,6 @@ void check_sequence_length(const ModelSpec& m, std::int64_t tokens, const std::s
 const char* to_string(NormKind k);
 const char* to_string(MlpKind k);
 const char* to_string(PositionKind k);
+const char* to_string(StoredQuant q);
 
 }  // namespace sizeup

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sizeup/engine.hpp"
+#include "sizeup/inference.hpp"
 #include "sizeup/perf_model.hpp"
 
 namespace sizeup::cmd {
@@ -11,11 +12,22 @@ CommandSpec models_command();
 CommandSpec params_command();
 CommandSpec gpus_command();
 CommandSpec dtypes_command();
+CommandSpec train_command();
+CommandSpec infer_command();
+CommandSpec fit_command();
 CommandSpec plan_command();
 
 // The step-time model's options (plan.cpp; read by step_device() in plan.hpp), shared with
 // commands that predict step time.
 std::vector<OptionSpec> step_model_options();
+
+// `infer`'s serving options and output (src/commands/infer_serving.cpp): static-batch latency
+// and throughput, the engine's KV pool, the load simulation. `gpus` GPUs in all; utilization
+// is gpu_utilization (vLLM's u when given).
+std::vector<OptionSpec> infer_serving_options();
+void add_infer_serving(const Options& o, const ModelSpec& m, const InferenceInput& in,
+                       std::int64_t gpus, std::optional<double> utilization, Report& rep,
+                       std::vector<std::string>& notes);
 
 // `plan MODEL --serve` (src/commands/serve_plan.cpp): the serving options and report, hooked
 // into the plan command.

@@ -4,7 +4,11 @@
 #include <fmt/format.h>
 
 #include "commands/commands.hpp"
+#include "sizeup/inference.hpp"
+#include "sizeup/error.hpp"
+#include "sizeup/hub.hpp"
 #include "sizeup/json.hpp"
+#include "sizeup/safetensors.hpp"
 #include "sizeup/units.hpp"
 
 namespace sizeup::cmd {
@@ -24,7 +28,78 @@ std::string pct(ParamCount part, ParamCount total) {
                : "-";
 }
 
+std::string bytes_text(ByteCount b) {
+  return fmt::format("{} bytes ({:.3f} GB, {:.3f} GiB)", with_commas(b), to_gb(b), to_gib(b));
+}
+
+// The checkpoint as stored (safetensors headers): totals and a table by dtype; compared with
+// the config's count when a model is given.
+void add_checkpoint(Report& r, const CheckpointSummary& s, const ModelSpec* m) {
+  r.data["checkpoint"] = to_json(s);
+  auto& sec = r.section(fmt::format("Checkpoint {} ({} shard(s), {} header bytes read)", s.source,
+                                    s.shards, with_commas(s.header_bytes)),
+                        {"dtype", "tensors", "elements", "bytes"});
+  for (const auto& [dtype, d] : s.by_dtype)
+    sec.rows.push_back({"",
+                        dtype,
+                        d.tensors,
+                        Unit::count,
+                        {},
+                        {with_commas(d.elements), with_commas(d.bytes)},
+                        "",
+                        true});
+  sec.rows.push_back(
+      {"checkpoint.bytes",
+       "weights as stored",
+       s.bytes,
+       Unit::bytes,
+       {"sum over tensors of elements x dtype bits / 8 (data_offsets)",
+        fmt::format("{} tensors, {} elements", s.tensors, s.elements), "safetensors headers"},
+       {},
+       "",
+       false});
+  sec.notes.push_back(fmt::format("total: {} tensors, {} elements, weights as stored: {}",
+                                  with_commas(s.tensors), with_commas(s.elements),
+                                  bytes_text(s.bytes)));
+  if (!m) return;
+  const CheckpointComparison c       = compare_checkpoint(s, *m);
+  r.data["checkpoint"]["comparison"] = to_json(c);
+  sec.notes.push_back(c.matches ? fmt::format("config count {} = checkpoint elements: matches",
+                                              with_commas(c.config_params))
+                                : fmt::format("config count {} != checkpoint elements {}",
+                                              with_commas(c.config_params),
+                                              with_commas(c.checkpoint_elems)));
+  if (c.differences.empty()) return;
+  auto& diff = r.section("Tensors that differ (grouped by name without layer and expert indices)",
+                         {"tensors", "checkpoint", "config"});
+  for (const auto& d : c.differences)
+    diff.rows.push_back({"",
+                         d.name,
+                         d.checkpoint_elements,
+                         Unit::count,
+                         {},
+                         {with_commas(d.config_elements)},
+                         "",
+                         true});
+}
+
+Report checkpoint_report(const CheckpointSummary& s) {
+  Report r;
+  r.title         = fmt::format("checkpoint {}: {} tensors, {} elements, {}", s.source,
+                                with_commas(s.tensors), with_commas(s.elements), bytes_text(s.bytes));
+  r.data["units"] = {{"gb", "10^9 bytes"}, {"gib", "2^30 bytes"}};
+  add_checkpoint(r, s, nullptr);
+  return r;
+}
+
 Report params_report(const Options& o) {
+  const auto name = text_option(o, "model");
+  if (name && hub::is_checkpoint_path(*name))
+    return checkpoint_report(hub::resolve_checkpoint(*name));
+  const bool from_checkpoint = flag_option(o, "from_checkpoint");
+  if (from_checkpoint && (!name || name->empty()))
+    throw InputError("missing model", "from_checkpoint",
+                     "needs MODEL: a Hub id, a catalog name, a directory or a .safetensors file");
   const ModelSpec m    = resolve_model(o);
   const ParamsReport p = count_params(m);
   Report r;
@@ -95,13 +170,48 @@ Report params_report(const Options& o) {
                         with_commas(b),
                         true});
   }
+  // A quantised checkpoint (quantization_config): its own format for the layers it names.
+  if (m.quant.active()) {
+    const ByteCount b           = stored_weight_bytes(m);
+    r.data["weights_as_stored"] = {
+        {"method", m.quant.method}, {"bytes", b}, {"gb", to_gb(b)}, {"gib", to_gib(b)}};
+    mem.rows.push_back(
+        {"",
+         fmt::format("as stored ({} {}-bit, rest 16-bit)", m.quant.method, m.quant.bits),
+         b,
+         Unit::count,
+         {"quantised linears (packed values + scales) + other tensors * 2", fmt::format("{}", b),
+          "config.json quantization_config"},
+         {fmt::format("{:.3f}", to_gb(b)), fmt::format("{:.3f}", to_gib(b))},
+         with_commas(b),
+         true});
+  }
+  for (const auto& part : m.not_counted)
+    r.notes.push_back("not counted: the config's " + part +
+                      " (a tower outside the language model; sizeup counts the language model)");
+  if (m.n_mtp_layers > 0 && !m.count_mtp)
+    r.notes.push_back(
+        fmt::format("not counted: {} multi-token-prediction layer(s) the checkpoint also stores "
+                    "(HF transformers drops them on load)",
+                    m.n_mtp_layers));
+  if (from_checkpoint) add_checkpoint(r, hub::resolve_checkpoint(*name), &m);
   return r;
 }
 
 }  // namespace
 
 CommandSpec params_command() {
-  return {"params", "exact parameter breakdown and weight memory", model_options(), params_report};
+  const std::vector<OptionSpec> own = {
+      {"from_checkpoint",
+       OptionKind::flag,
+       "also read the safetensors headers of MODEL's checkpoint (local, or HTTP ranges from the "
+       "Hub) and compare the stored tensors with the config's count",
+       "",
+       {},
+       "",
+       false}};
+  return {"params", "exact parameter breakdown and weight memory", join(model_options(), own),
+          params_report};
 }
 
 }  // namespace sizeup::cmd

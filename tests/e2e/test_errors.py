@@ -166,7 +166,8 @@ CONFIGS = [
     ("[]", "config.json"),
     ("{}", "model_type"),
     (variant(model_type="foo", architectures=["FooForCausalLM"]), "model_type"),
-    (variant(hidden_size=None), "hidden_size"),
+    # An omitted key takes the class default (LlamaConfig: 4096); an explicit null has none.
+    (json.dumps(dict(LLAMA, hidden_size=None)), "hidden_size"),
     (variant(hidden_size="big"), "hidden_size"),
     (variant(hidden_size=4096.5), "hidden_size"),
     (variant(hidden_size=-4096), "hidden_size"),

@@ -40,10 +40,13 @@ TEST(catalog_test, covers_every_supported_family_but_custom) {
   std::set<std::string> families;
   for (const auto& e : model_catalog()) families.insert(e.family);
   for (const char* f :
-       {"gpt2",        "gpt_neox",    "gptj",    "opt",         "bloom",     "falcon",
-        "llama",       "mistral",     "mixtral", "qwen2",       "qwen2_moe", "qwen3",
-        "qwen3_moe",   "gemma",       "gemma2",  "gemma3_text", "phi",       "phi3",
-        "deepseek_v2", "deepseek_v3", "olmo2",   "starcoder2",  "bert",      "t5"})
+       {"gpt2",        "gpt_neox",    "gptj",     "opt",         "bloom",     "falcon",
+        "llama",       "mistral",     "mixtral",  "qwen2",       "qwen2_moe", "qwen3",
+        "qwen3_moe",   "gemma",       "gemma2",   "gemma3_text", "phi",       "phi3",
+        "deepseek_v2", "deepseek_v3", "olmo2",    "starcoder2",  "bert",      "t5",
+        "gpt_oss",     "llama4",      "mistral3", "glm4_moe",    "granite",   "smollm3",
+        "cohere",      "cohere2",     "dbrx",     "olmoe",       "phimoe",    "internlm2",
+        "exaone"})
     EXPECT_TRUE(families.count(f)) << f;
 }
 

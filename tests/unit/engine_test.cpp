@@ -68,8 +68,8 @@ TEST(Engine, UnknownOptionSuggestsTheClosest) {
   } catch (const InputError& e) {
     EXPECT_NE(e.reason().find("did you mean layers?"), std::string::npos) << e.reason();
   }
-  EXPECT_EQ(closest_name("parms", {"params", "models"}), "params");
-  EXPECT_EQ(closest_name("zzzzzz", {"params", "models"}), "");
+  EXPECT_EQ(did_you_mean("parms", {"params", "models"}), "; did you mean params?");
+  EXPECT_EQ(did_you_mean("zzzzzz", {"params", "models"}), "");
 }
 
 TEST(Report, JsonPlacesRowsAtTheirKeyPaths) {

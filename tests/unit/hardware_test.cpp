@@ -79,9 +79,12 @@ TEST(hardware_test, lookup_is_case_insensitive_and_errors_name_the_option) {
     require_gpu("h900");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.field(), "--gpu");
-    EXPECT_NE(e.reason().find("h100-sxm"), std::string::npos);  // lists the catalog
+    EXPECT_EQ(e.field(), "gpu");
+    EXPECT_NE(e.reason().find("did you mean h100, h200?"), std::string::npos) << e.reason();
   }
+  EXPECT_EQ(require_gpu("H100").name, "h100-sxm");  // the alias of the SXM5 part
+  EXPECT_EQ(require_gpu("RTX 4090").name, "rtx-4090");
+  EXPECT_THROW(require_gpu("a100"), InputError);  // 40 GB, 80 GB or PCIe: ambiguous
   try {
     require_gpu("a100-80gb").peak("fp8", "--precision");
     FAIL();

@@ -42,15 +42,22 @@ TEST(hf_config_test, malformed_json_is_an_error) {
 }
 
 TEST(hf_config_test, unknown_family_lists_supported_ones) {
-  const std::string e = error_of(R"({"model_type":"mamba"})");
-  EXPECT_NE(e.find("'mamba' is not supported"), std::string::npos) << e;
+  const std::string e = error_of(R"({"model_type":"no_such_family"})");
+  EXPECT_NE(e.find("'no_such_family' is not supported"), std::string::npos) << e;
   EXPECT_NE(e.find("llama"), std::string::npos) << e;
   EXPECT_NE(e.find("deepseek_v3"), std::string::npos) << e;
 }
 
-TEST(hf_config_test, missing_field_names_it) {
-  EXPECT_EQ(error_of(R"({"model_type":"llama","vocab_size":10})"),
-            "missing field (hidden_size): required by model_type 'llama'");
+TEST(hf_config_test, omitted_keys_take_the_class_defaults) {
+  // LlamaConfig() is Llama-2-7B: d 4096, 32 layers, 32 heads, f 11008, V 32000, untied, whose
+  // published count (meta-llama/Llama-2-7b-hf) is 6,738,415,616.
+  const ModelSpec m = model_from_config_text(R"({"model_type":"llama"})");
+  EXPECT_EQ(m.n_embd, 4096);
+  EXPECT_EQ(count_params(m).total, 6'738'415'616u);
+  // A key given in another spelling suppresses the default (BLOOM's n_embed, not hidden_size 64).
+  const ModelSpec b = model_from_config_text(
+      R"({"model_type":"bloom","n_embed":1024,"n_layer":24,"num_attention_heads":16})");
+  EXPECT_EQ(b.n_embd, 1024);
 }
 
 TEST(hf_config_test, heads_must_divide_hidden_size) {
@@ -76,7 +83,7 @@ TEST(hf_config_test, zero_or_negative_sizes_are_errors) {
 
 TEST(hf_config_test, experts_per_token_above_experts_is_an_error) {
   EXPECT_EQ(error_of(R"({"model_type":"mixtral","vocab_size":10,"hidden_size":64,
-    "intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":2,
+    "intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":2,"num_key_value_heads":2,
     "num_local_experts":4,"num_experts_per_tok":5})"),
             "invalid model (num_experts_per_tok): experts per token (5) exceeds the number of "
             "experts (4)");
@@ -93,20 +100,20 @@ TEST(hf_config_test, sliding_window_patterns) {
   // Gemma 2: even layers slide (HF Gemma2DecoderLayer.is_sliding = not layer_idx % 2).
   const ModelSpec g2 = model_from_config_text(R"({"model_type":"gemma2","vocab_size":10,
     "hidden_size":64,"intermediate_size":8,"num_hidden_layers":4,"num_attention_heads":2,
-    "head_dim":32,"sliding_window":16})");
+    "num_key_value_heads":1,"head_dim":32,"sliding_window":16})");
   EXPECT_EQ(g2.n_sliding_layers(), 2);
   EXPECT_TRUE(g2.is_sliding_layer(0));
   EXPECT_FALSE(g2.is_sliding_layer(1));
   // Gemma 3: every 6th layer is global.
   const ModelSpec g3 = model_from_config_text(R"({"model_type":"gemma3_text","vocab_size":10,
     "hidden_size":64,"intermediate_size":8,"num_hidden_layers":12,"num_attention_heads":2,
-    "head_dim":32,"sliding_window":16,"sliding_window_pattern":6})");
+    "num_key_value_heads":1,"head_dim":32,"sliding_window":16,"sliding_window_pattern":6})");
   EXPECT_EQ(g3.n_sliding_layers(), 10);
   EXPECT_FALSE(g3.is_sliding_layer(5));
   // Qwen2 with use_sliding_window false has none.
   const ModelSpec q2 = model_from_config_text(R"({"model_type":"qwen2","vocab_size":10,
     "hidden_size":64,"intermediate_size":8,"num_hidden_layers":4,"num_attention_heads":2,
-    "sliding_window":16,"use_sliding_window":false})");
+    "num_key_value_heads":2,"sliding_window":16,"use_sliding_window":false})");
   EXPECT_EQ(q2.n_sliding_layers(), 0);
 }
 

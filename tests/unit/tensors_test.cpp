@@ -61,5 +61,35 @@ TEST(tensors_test, t5_relative_bias_only_in_first_block_of_each_stack) {
   EXPECT_EQ(find(t, "encoder.block.*.self_attn.q_proj.weight").stack, Stack::encoder);
 }
 
+TEST(tensors_test, placement_separates_input_layers_and_output) {
+  const auto t = tensor_table(model_from_catalog(*find_model("bloom-560m")));
+  EXPECT_EQ(find(t, "embed_tokens.weight").placement, Placement::input);
+  EXPECT_EQ(find(t, "embedding_layernorm.weight").placement, Placement::input);
+  EXPECT_EQ(find(t, "layers.*.self_attn.q_proj.weight").placement, Placement::layer);
+  EXPECT_EQ(find(t, "layers.*.input_layernorm.weight").placement, Placement::layer);
+  EXPECT_EQ(find(t, "norm.weight").placement, Placement::output);
+  EXPECT_EQ(find(t, "lm_head.weight").placement, Placement::output);
+  // OPT-350m projects in before the first layer and out after the last one.
+  const auto opt = tensor_table(model_from_catalog(*find_model("opt-350m")));
+  EXPECT_EQ(find(opt, "project_in.weight").placement, Placement::input);
+  EXPECT_EQ(find(opt, "project_out.weight").placement, Placement::output);
+  // T5: each stack's final norm follows its blocks; the relative bias is in the first block.
+  const auto t5 = tensor_table(model_from_catalog(*find_model("t5-small")));
+  EXPECT_EQ(find(t5, "encoder.final_layer_norm.weight").placement, Placement::output);
+  EXPECT_EQ(find(t5, "encoder.block.*.relative_attention_bias.weight").placement, Placement::layer);
+}
+
+TEST(tensors_test, projections_and_attention_source_are_tagged) {
+  const auto t5 = tensor_table(model_from_catalog(*find_model("t5-small")));
+  EXPECT_EQ(find(t5, "decoder.block.*.cross_attn.k_proj.weight").source, AttnSource::cross);
+  EXPECT_EQ(find(t5, "decoder.block.*.cross_attn.k_proj.weight").proj, Proj::k);
+  EXPECT_EQ(find(t5, "decoder.block.*.self_attn.k_proj.weight").source, AttnSource::self);
+  const auto mx = tensor_table(model_from_catalog(*find_model("mixtral-8x7b-v0.1")));
+  EXPECT_TRUE(find(mx, "layers.*.moe.experts.down_proj.weight").expert_row_parallel());
+  EXPECT_FALSE(find(mx, "layers.*.moe.experts.up_proj.weight").expert_row_parallel());
+  EXPECT_EQ(find(mx, "layers.*.moe.gate.weight").proj, Proj::router);
+  EXPECT_EQ(find(mx, "lm_head.weight").proj, Proj::head);
+}
+
 }  // namespace
 }  // namespace sizeup

@@ -143,7 +143,54 @@ DEFAULTS = {
     "t5": dict(vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6,
                num_decoder_layers=None, num_heads=8, relative_attention_num_buckets=32,
                feed_forward_proj="relu", tie_word_embeddings=True),
+    # 2024-2025 text families (transformers 4.45-4.55 classes; InternLM2 and EXAONE 3 from
+    # their repositories' remote code).
+    "gpt_oss": dict(num_hidden_layers=36, num_local_experts=128, vocab_size=201088,
+                    hidden_size=2880, intermediate_size=2880, head_dim=64,
+                    num_attention_heads=64, num_key_value_heads=8, tie_word_embeddings=False),
+    "llama4_text": dict(vocab_size=202048, hidden_size=5120, intermediate_size=8192,
+                        intermediate_size_mlp=16384, num_hidden_layers=48,
+                        num_attention_heads=40, num_key_value_heads=8, head_dim=128,
+                        num_local_experts=16, moe_layers=None, interleave_moe_layer_step=1,
+                        attention_bias=False, tie_word_embeddings=False),
+    "glm4_moe": dict(vocab_size=151552, hidden_size=4096, intermediate_size=10944,
+                     num_hidden_layers=46, num_attention_heads=96, num_key_value_heads=8,
+                     head_dim=128, attention_bias=False, moe_intermediate_size=1408,
+                     n_shared_experts=1, n_routed_experts=128, first_k_dense_replace=1,
+                     use_qk_norm=False, tie_word_embeddings=False),
+    "granite": dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008,
+                    num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=None,
+                    head_dim=None, attention_bias=False, mlp_bias=False,
+                    tie_word_embeddings=False),
+    "smollm3": dict(vocab_size=128256, hidden_size=2048, intermediate_size=11008,
+                    num_hidden_layers=36, num_attention_heads=16, num_key_value_heads=4,
+                    head_dim=None, attention_bias=False, mlp_bias=False,
+                    tie_word_embeddings=True),
+    "cohere": dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528,
+                   num_hidden_layers=40, num_attention_heads=64, num_key_value_heads=None,
+                   attention_bias=False, use_qk_norm=False, tie_word_embeddings=True),
+    "cohere2": dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528,
+                    num_hidden_layers=40, num_attention_heads=64, num_key_value_heads=None,
+                    attention_bias=False, tie_word_embeddings=True),
+    "dbrx": dict(d_model=2048, n_heads=16, n_layers=24, vocab_size=32000,
+                 attn_config={}, ffn_config={}, tie_word_embeddings=False),
+    "olmoe": dict(vocab_size=50304, hidden_size=2048, intermediate_size=2048,
+                  num_hidden_layers=16, num_attention_heads=16, num_key_value_heads=None,
+                  num_experts=64, attention_bias=False, tie_word_embeddings=False),
+    "phimoe": dict(vocab_size=32064, hidden_size=4096, intermediate_size=6400,
+                   num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
+                   num_local_experts=16, attention_bias=False, lm_head_bias=False,
+                   tie_word_embeddings=False),
+    "internlm2": dict(vocab_size=103168, hidden_size=4096, intermediate_size=11008,
+                      num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=None,
+                      bias=True, tie_word_embeddings=False),
+    "exaone": dict(vocab_size=102400, hidden_size=2048, num_layers=32, num_attention_heads=32,
+                   num_key_value_heads=None, intermediate_size=None, tie_word_embeddings=True),
 }
+
+# Multimodal configs: the language model is built from text_config (model_type defaulting
+# as the wrapper class does); towers are not part of this reference yet.
+WRAPPERS = {"gemma3": "gemma3_text", "mistral3": "mistral", "llama4": "llama4_text"}
 
 
 # ---------------------------------------------------------------------------------------
@@ -738,6 +785,209 @@ def build_t5(c):
 
 
 # ---------------------------------------------------------------------------------------
+# 2024-2025 text families
+# ---------------------------------------------------------------------------------------
+class Params(nn.Module):
+    """Named raw parameters (HF's stacked expert tensors, attention sinks, ...)."""
+
+    def __init__(self, **shapes):
+        super().__init__()
+        for name, shape in shapes.items():
+            setattr(self, name, nn.Parameter(torch.empty(*shape, device=META)))
+
+
+def build_gpt_oss(c):
+    """GptOssForCausalLM: self_attn.{q,k,v,o_proj (bias), sinks {H}}, mlp.{router.{weight
+    {E, d}, bias {E}}, experts.{gate_up_proj {E, d, 2f}, gate_up_proj_bias {E, 2f},
+    down_proj {E, f, d}, down_proj_bias {E, d}}}, two RMSNorms per layer."""
+    d, H, KV, hd = c.hidden_size, c.num_attention_heads, kv_heads(c), head_dim(c)
+    E, f = c.num_local_experts, c.intermediate_size
+
+    def layer(_):
+        attn = node(**qkvo(d, H, KV, hd, True, True), sinks=Params(w=(H,)))
+        mlp = node(router=Params(weight=(E, d), bias=(E,)),
+                   experts=Params(gate_up_proj=(E, d, 2 * f), gate_up_proj_bias=(E, 2 * f),
+                                  down_proj=(E, f, d), down_proj_bias=(E, d)))
+        return node(self_attn=attn, mlp=mlp, input_layernorm=RMSNorm(d),
+                    post_attention_layernorm=RMSNorm(d))
+
+    return decoder_lm(c, layer)
+
+
+def build_llama4_text(c):
+    """Llama4ForCausalLM: feed_forward of MoE layers (moe_layers, else every
+    interleave_moe_layer_step-th) = router {E, d} + experts.{gate_up_proj {E, d, 2f},
+    down_proj {E, f, d}} + shared_expert (MLP of intermediate_size); other layers an MLP of
+    intermediate_size_mlp. The q/k L2 norm has no weight."""
+    d, H, KV, hd = c.hidden_size, c.num_attention_heads, kv_heads(c), head_dim(c)
+    E, f = c.num_local_experts, c.intermediate_size
+    step = c.interleave_moe_layer_step
+    moe = c.moe_layers
+    if moe is None:
+        moe = list(range(step - 1, c.num_hidden_layers, step))
+
+    def layer(i):
+        if i in moe:
+            ff = node(router=linear(d, E, False),
+                      experts=Params(gate_up_proj=(E, d, 2 * f), down_proj=(E, f, d)),
+                      shared_expert=gated_mlp(d, f))
+        else:
+            ff = gated_mlp(d, c.intermediate_size_mlp)
+        ab = c.attention_bias
+        return node(self_attn=node(**qkvo(d, H, KV, hd, ab, ab)), feed_forward=ff,
+                    input_layernorm=RMSNorm(d), post_attention_layernorm=RMSNorm(d))
+
+    return decoder_lm(c, layer)
+
+
+def build_glm4_moe(c):
+    """Glm4MoeForCausalLM: q/k/v with attention_bias, o_proj without; q_norm/k_norm
+    {head_dim} if use_qk_norm; dense MLP before first_k_dense_replace, then mlp.{gate.weight
+    {E, d} (e_score_correction_bias is a buffer), experts[e] (MLP of
+    moe_intermediate_size), shared_experts (MLP of n_shared_experts * that)}. The
+    multi-token-prediction layer of the checkpoint is not built by HF."""
+    d, H, KV, hd = c.hidden_size, c.num_attention_heads, kv_heads(c), head_dim(c)
+    E, fe, shared = c.n_routed_experts, c.moe_intermediate_size, c.n_shared_experts
+
+    def layer(i):
+        attn = node(**qkvo(d, H, KV, hd, c.attention_bias, False))
+        if c.use_qk_norm:
+            attn.q_norm, attn.k_norm = RMSNorm(hd), RMSNorm(hd)
+        if i >= c.first_k_dense_replace:
+            mlp = node(gate=MoEGate(E, d),
+                       experts=routed_experts(c, E, d, fe, lambda: gated_mlp(d, fe)),
+                       shared_experts=gated_mlp(d, fe * shared))
+        else:
+            mlp = gated_mlp(d, c.intermediate_size)
+        return node(self_attn=attn, mlp=mlp, input_layernorm=RMSNorm(d),
+                    post_attention_layernorm=RMSNorm(d))
+
+    return decoder_lm(c, layer)
+
+
+def build_cohere(c, version=1):
+    """CohereForCausalLM / Cohere2ForCausalLM: one weight-only CohereLayerNorm per layer
+    (input_layernorm) feeding attention and MLP in parallel; Cohere v1 adds q_norm
+    {H, hd} and k_norm {KV, hd} when use_qk_norm; final norm weight-only; tied head."""
+    d, H, KV = c.hidden_size, c.num_attention_heads, kv_heads(c)
+    hd = d // H if version == 2 else head_dim(c)
+    ab = c.attention_bias
+
+    def layer(_):
+        attn = node(**qkvo(d, H, KV, hd, ab, ab))
+        if version == 1 and c.use_qk_norm:
+            attn.q_norm, attn.k_norm = Params(weight=(H, hd)), Params(weight=(KV, hd))
+        return node(self_attn=attn, mlp=gated_mlp(d, c.intermediate_size),
+                    input_layernorm=RMSNorm(d))
+
+    return decoder_lm(c, layer)
+
+
+def build_dbrx(c):
+    """DbrxForCausalLM: transformer.{wte, blocks[i].{norm_attn_norm.{norm_1, attn.{Wqkv
+    {d + 2 KV hd, d}, out_proj {d, d}}, norm_2}, ffn.{router.layer {E, d}, experts.mlp.{w1,
+    v1, w2 {E f, d}}}}, norm_f}, lm_head: no biases; LayerNorms without bias."""
+    d, H = c.d_model, c.n_heads
+    attn_cfg, ffn_cfg = c.attn_config, c.ffn_config
+    KV = attn_cfg.get("kv_n_heads", 1)
+    E, f = ffn_cfg.get("moe_num_experts", 4), ffn_cfg.get("ffn_hidden_size", 3584)
+    hd = d // H
+
+    def block(_):
+        return node(norm_attn_norm=node(norm_1=RMSNorm(d), norm_2=RMSNorm(d),
+                                        attn=node(Wqkv=linear(d, d + 2 * KV * hd, False),
+                                                  out_proj=linear(d, d, False))),
+                    ffn=node(router=node(layer=linear(d, E, False)),
+                             experts=node(mlp=Params(w1=(E * f, d), v1=(E * f, d),
+                                                     w2=(E * f, d)))))
+
+    wte = embedding(c.vocab_size, d)
+    tr = node(wte=wte, blocks=stack(c.n_layers, block), norm_f=RMSNorm(d))
+    return causal_lm("transformer", tr, linear(d, c.vocab_size, False), wte,
+                     c.tie_word_embeddings)
+
+
+def build_olmoe(c):
+    """OlmoeForCausalLM: q_norm {H hd}, k_norm {KV hd}; mlp.{gate {E, d}, experts[e]}."""
+    d, H, KV, hd = c.hidden_size, c.num_attention_heads, kv_heads(c), head_dim(c)
+    E, f, ab = c.num_experts, c.intermediate_size, c.attention_bias
+
+    def layer(_):
+        attn = node(**qkvo(d, H, KV, hd, ab, ab), q_norm=RMSNorm(H * hd),
+                    k_norm=RMSNorm(KV * hd))
+        mlp = node(gate=linear(d, E, False),
+                   experts=routed_experts(c, E, d, f, lambda: gated_mlp(d, f)))
+        return node(self_attn=attn, mlp=mlp, input_layernorm=RMSNorm(d),
+                    post_attention_layernorm=RMSNorm(d))
+
+    return decoder_lm(c, layer)
+
+
+def build_phimoe(c):
+    """PhimoeForCausalLM: LayerNorms with bias, q/k/v/o with attention_bias,
+    block_sparse_moe.{gate {E, d}, experts[e].{w1, w3 {f, d}, w2 {d, f}}}, lm_head with
+    lm_head_bias."""
+    d, H, KV, hd = c.hidden_size, c.num_attention_heads, kv_heads(c), head_dim(c)
+    E, f, ab = c.num_local_experts, c.intermediate_size, c.attention_bias
+
+    def expert():
+        return node(w1=linear(d, f, False), w2=linear(f, d, False), w3=linear(d, f, False))
+
+    def layer(_):
+        return node(self_attn=node(**qkvo(d, H, KV, hd, ab, ab)),
+                    block_sparse_moe=node(gate=linear(d, E, False),
+                                          experts=routed_experts(c, E, d, f, expert)),
+                    input_layernorm=layer_norm(d), post_attention_layernorm=layer_norm(d))
+
+    embed = embedding(c.vocab_size, d)
+    model = node(embed_tokens=embed, layers=stack(c.num_hidden_layers, layer),
+                 norm=layer_norm(d))
+    return causal_lm("model", model, linear(d, c.vocab_size, c.lm_head_bias), embed,
+                     c.tie_word_embeddings)
+
+
+def build_internlm2(c):
+    """InternLM2ForCausalLM (remote code): model.{tok_embeddings, layers[i].{attention.{wqkv
+    {(H + 2 KV) hd, d}, wo {d, H hd}} (bias=config.bias), feed_forward.{w1, w3 {f, d}, w2
+    {d, f}} (no bias), attention_norm, ffn_norm}, norm}, output (no bias)."""
+    d, H, KV, hd, f = c.hidden_size, c.num_attention_heads, kv_heads(c), head_dim(c), \
+        c.intermediate_size
+
+    def layer(_):
+        return node(attention=node(wqkv=linear(d, (H + 2 * KV) * hd, c.bias),
+                                   wo=linear(H * hd, d, c.bias)),
+                    feed_forward=node(w1=linear(d, f, False), w3=linear(d, f, False),
+                                      w2=linear(f, d, False)),
+                    attention_norm=RMSNorm(d), ffn_norm=RMSNorm(d))
+
+    embed = embedding(c.vocab_size, d)
+    model = node(tok_embeddings=embed, layers=stack(c.num_hidden_layers, layer), norm=RMSNorm(d))
+    return causal_lm("model", model, linear(d, c.vocab_size, False), embed,
+                     c.tie_word_embeddings)
+
+
+def build_exaone(c):
+    """ExaoneForCausalLM (remote code): transformer.{wte, h[i].{ln_1, attn.attention.{q_proj,
+    k_proj, v_proj, out_proj}, ln_2, mlp.{c_fc_0, c_fc_1 {f, d}, c_proj {d, f}}}, ln_f},
+    lm_head; no biases, RMSNorms; f defaults to 4 d."""
+    d, H, KV = c.hidden_size, c.num_attention_heads, kv_heads(c)
+    hd = head_dim(c)
+    f = _or(c.intermediate_size, 4 * d)
+
+    def block(_):
+        return node(ln_1=RMSNorm(d), attn=node(attention=node(
+            q_proj=linear(d, H * hd, False), k_proj=linear(d, KV * hd, False),
+            v_proj=linear(d, KV * hd, False), out_proj=linear(H * hd, d, False))),
+            ln_2=RMSNorm(d), mlp=node(c_fc_0=linear(d, f, False), c_fc_1=linear(d, f, False),
+                                      c_proj=linear(f, d, False)))
+
+    wte = embedding(c.vocab_size, d)
+    tr = node(wte=wte, h=stack(c.num_layers, block), ln_f=RMSNorm(d))
+    return causal_lm("transformer", tr, linear(d, c.vocab_size, False), wte,
+                     c.tie_word_embeddings)
+
+
+# ---------------------------------------------------------------------------------------
 # Entry points
 # ---------------------------------------------------------------------------------------
 BUILDERS = {
@@ -765,7 +1015,27 @@ BUILDERS = {
     "starcoder2": build_starcoder2,
     "bert": build_bert,
     "t5": build_t5,
+    "gpt_oss": build_gpt_oss,
+    "llama4_text": build_llama4_text,
+    "glm4_moe": build_glm4_moe,
+    "granite": build_llama,
+    "smollm3": build_llama,
+    "cohere": lambda c: build_cohere(c, 1),
+    "cohere2": lambda c: build_cohere(c, 2),
+    "dbrx": build_dbrx,
+    "olmoe": build_olmoe,
+    "phimoe": build_phimoe,
+    "internlm2": build_internlm2,
+    "exaone": build_exaone,
 }
+
+
+def language_model_type(config):
+    """model_type of the language model: text_config's for a multimodal wrapper."""
+    family = config["model_type"]
+    if family in WRAPPERS:
+        return (config.get("text_config") or {}).get("model_type", WRAPPERS[family])
+    return family
 
 
 def build_model(config, stacked_experts=None):
@@ -773,6 +1043,9 @@ def build_model(config, stacked_experts=None):
     stacked_experts: True/False forces the routed-expert layout; None picks StackedExperts
     only when layers x experts > STACK_EXPERTS_ABOVE."""
     family = config["model_type"]
+    if family in WRAPPERS:  # the language model of a multimodal config
+        config = config.get("text_config") or {}
+        family = config.get("model_type", WRAPPERS[family])
     if family not in BUILDERS:
         raise ValueError(f"no reference structure for model_type {family!r}")
     c = Config(config, DEFAULTS[family])

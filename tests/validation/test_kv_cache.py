@@ -142,6 +142,10 @@ def layer_windows(c):
     Qwen2Config only with use_sliding_window (from max_window_layers on), and Mistral's
     sliding_window applies to every layer. None: a full-attention layer."""
     layers, window = c["num_hidden_layers"], c.get("sliding_window")
+    if c["model_type"] == "llama4_text":  # Llama4TextConfig: RoPE layers attend in chunks
+        chunk = c.get("attention_chunk_size", 8192)
+        nope = c.get("no_rope_layers") or [int((i + 1) % 4 != 0) for i in range(layers)]
+        return [chunk if nope[i] else None for i in range(layers)]
     if not window:
         return None
     if "layer_types" in c:
@@ -157,6 +161,9 @@ def layer_windows(c):
             return None
         first = c.get("max_window_layers", layers)
         return [window if i >= first else None for i in range(layers)]
+    if kind == "cohere2":  # Cohere2Config: layer i slides when (i + 1) % pattern != 0
+        pattern = c.get("sliding_window_pattern", 4)
+        return [window if (i + 1) % pattern else None for i in range(layers)]
     if kind in ("mistral", "mixtral", "starcoder2"):
         return [window] * layers
     raise ValueError(f"no sliding-window rule for model_type {kind}")
@@ -164,6 +171,7 @@ def layer_windows(c):
 
 def catalog_std(label, name, batch, seq, kv, tp=1):
     c = catalog_config(name)
+    c = c.get("text_config", c)  # a multimodal config's language model
     layers, hidden = c["num_hidden_layers"], c["hidden_size"]
     heads = c["num_attention_heads"]
     kv_heads = c.get("num_key_value_heads", heads)
@@ -209,6 +217,12 @@ CASES = [
                 32768, "bf16"),
     catalog_std("gemma-2-9b (alternating sliding 4096 / global), 8k", "gemma-2-9b", 2, 8192,
                 "bf16"),
+    catalog_std("gpt-oss-20b (layer_types: sliding 128 / full), 16k", "gpt-oss-20b", 2, 16384,
+                "bf16"),
+    catalog_std("command-r7b (3 sliding 4096 per global), 32k", "command-r7b", 1, 32768,
+                "bf16"),
+    catalog_std("llama-4-scout (chunked 8192 on RoPE layers, NoPE global), 32k",
+                "llama-4-scout-17b-16e", 1, 32768, "bf16"),
     catalog_mla("deepseek-v2-lite MLA latent (512+64), bf16", "deepseek-v2-lite", 2, 4096,
                 "bf16"),
     catalog_mla("deepseek-v3 MLA latent, fp32", "deepseek-v3", 1, 1000, "fp32"),

@@ -54,7 +54,8 @@ def measure_catalog():
         start = time.perf_counter()
         model = hf_reference.build_model(entry["config"])
         torch_count = hf_reference.count_parameters(model)
-        rows.append(dict(name=entry["name"], family=entry["config"]["model_type"],
+        rows.append(dict(name=entry["name"],
+                         family=hf_reference.language_model_type(entry["config"]),
                          published=entry["params_total"], status=entry.get("params_status"),
                          torch=torch_count,
                          stacked=hf_reference.uses_stacked_experts(model),
