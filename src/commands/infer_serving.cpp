@@ -155,7 +155,19 @@ void add_infer_serving(const Options& o, const ModelSpec& m, const InferenceInpu
   const auto [peak_dtype, peak] = matmul_peak(g, in.weights);
   if (!(peak > 0))
     throw InputError("incomplete accelerator", "gpu", g.name + " has no peak FLOP/s");
-  const DeviceModel hw = device_model(g, peak_dtype);
+  // The performance model needs link figures a custom GPU may lack: name the option.
+  const DeviceModel hw = [&] {
+    try {
+      return device_model(g, peak_dtype);
+    } catch (const InputError& e) {
+      const std::string& f  = e.field();
+      const std::string opt = f == "memory_bandwidth_bytes_per_s"       ? "bandwidth"
+                              : f == "intra_node_bandwidth_bytes_per_s" ? "intra_node_bandwidth"
+                              : f == "inter_node_bandwidth_bytes_per_s" ? "inter_node_bandwidth"
+                                                                        : "gpu";
+      throw InputError(e.subject(), opt, e.reason());
+    }
+  }();
   const ServingEfficiency eff;
   const I prompt = count_opt(o, "prompt", std::min<I>(in.context, 512));
   const I gen    = count_opt(o, "gen", 128);
