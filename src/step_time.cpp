@@ -18,19 +18,6 @@ double D(I v) { return static_cast<double>(v); }
 
 bool is_layer_tensor(const Tensor& t) { return t.name.find(".*.") != std::string::npos; }
 
-int effective_zero(const ParallelPlan& p) {
-  switch (p.fsdp) {
-    case FsdpMode::full:
-    case FsdpMode::hybrid:
-      return 3;
-    case FsdpMode::grad_op:
-      return 2;
-    case FsdpMode::none:
-      break;
-  }
-  return p.zero;
-}
-
 // Forward and backward seconds of one weight product Y[T x n] = X[T x k] · W^T on one rank;
 // backward: dX = dY · W (T x k x n) and dW = dY^T · X (n x k x T).
 struct FwdBwd {
