@@ -352,6 +352,10 @@ Breakdown<ByteCount> outside_rows(const Ctx& c, const ModelSpec& m, const Activa
 static ActivationReport build_report(const ModelSpec& m, const ActivationInput& in) {
   validate(m);
   check_input(in);
+  if (m.has_recurrent_layers())
+    throw InputError("unsupported model", "mixer_layers",
+                     "saved activations of recurrent (Mamba, DeltaNet) layers are not modelled "
+                     "yet; params, infer and flops count them");
   // Megatron splits whole heads across ranks (Shoeybi et al. 2019, Sec. 3); a split of 12 heads
   // over 5 ranks has no layout, and its bytes would be fractions rounded per row. Fewer KV heads
   // than ranks are replicated, so then the KV heads must divide the ranks instead.

@@ -70,7 +70,7 @@ std::string shape_values(const AttentionShape& s) {
 }  // namespace
 
 AttentionShape attention_shape(const ModelSpec& m, std::int64_t seq_len) {
-  AttentionShape s{m.n_layer + m.n_layer_dec, m.n_head, m.head_dim, seq_len};
+  AttentionShape s{m.n_attention_layers() + m.n_layer_dec, m.n_head, m.head_dim, seq_len};
   if (m.attention == AttentionKind::mla)  // QK^T uses nope+rope dims, softmax·V uses v dims
     s.head_dim = (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim) / 2;
   return s;

@@ -111,6 +111,19 @@ SIZEUP_READER(read_olmoe);
 SIZEUP_READER(read_phimoe);
 SIZEUP_READER(read_internlm2);
 SIZEUP_READER(read_exaone);
+// State-space and hybrid families (src/family_hybrid.cpp).
+SIZEUP_READER(read_mamba);
+SIZEUP_READER(read_mamba2);
+SIZEUP_READER(read_jamba);
+SIZEUP_READER(read_granitemoehybrid);
+SIZEUP_READER(read_nemotron_h);
+SIZEUP_READER(read_qwen3_next);
 #undef SIZEUP_READER
+
+// Multimodal: reads the vision tower of a wrapper config (`top`, model_type `wrapper`) into
+// m.vision after the language model is read (src/family_towers.cpp). False: no tower known.
+bool read_vision_tower(const json& top, const std::string& wrapper, ModelSpec& m);
+// The configuration class the wrapper's vision defaults come from ("" for none).
+std::string vision_defaults_source(const std::string& wrapper);
 
 }  // namespace sizeup::detail

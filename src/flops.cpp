@@ -28,6 +28,7 @@
 #include "sizeup/compute_time.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/params.hpp"
+#include "sizeup/ssm.hpp"
 #include "sizeup/tensors.hpp"
 
 namespace sizeup {
@@ -123,6 +124,10 @@ Place place_of(const ModelSpec& m, const Tensor& t) {
     case Component::output_head:
       p.key   = "output_head";
       p.label = what;
+      break;
+    case Component::ssm:
+      p.key   = "ssm_" + t.module;
+      p.label = "recurrent mixer " + what;
       break;
     default:  // embedding projections (OPT-350m), pooler (BERT)
       p.key   = t.module;
@@ -221,7 +226,7 @@ void attention_core(Builder& b, const ModelSpec& m, const FlopsInput& in, const 
 
 void add_matmuls(Builder& b, const ModelSpec& m, const FlopsInput& in) {
   for (const Tensor& t : tensor_table(m)) {
-    if (!t.is_matmul) continue;
+    if (!t.is_matmul || is_tower_component(t.component)) continue;  // per image: towers.hpp
     const Place p                   = place_of(m, t);
     std::vector<std::int64_t> shape = t.shape;
     double per_layer                = 2.0;
@@ -263,7 +268,11 @@ void add_attention_cores(Builder& b, const ModelSpec& m, const FlopsInput& in) {
     return;
   }
   const std::int64_t sliding = m.sliding_window > 0 ? m.n_sliding_layers() : 0;
-  attention_core(b, m, in, {"", "", m.n_layer - sliding, sliding, m.causal});
+  const std::int64_t full    = m.n_attention_layers() - sliding;
+  if (full + sliding > 0) attention_core(b, m, in, {"", "", full, sliding, m.causal});
+  // Recurrent layers: depthwise convolution and scan, linear in T (ssm.hpp).
+  for (const auto& row : recurrent_flops_per_token(m).rows)
+    b.add(row.key, row.label, row.value, row.derivation, true);
 }
 
 void add_approximations(FlopsReport& r, const ModelSpec& m, const FlopsInput& in) {
@@ -477,6 +486,11 @@ FlopsReport flops(const ModelSpec& m, const FlopsInput& in) {
         "keys, as a windowed kernel computes them (an eager implementation masks the full T x T "
         "scores instead)",
         m.n_sliding_layers(), m.n_layer, m.sliding_window));
+  if (m.has_recurrent_layers())
+    r.notes.push_back(fmt::format(
+        "{} of {} layers are recurrent (state-space or linear attention): their cost per token "
+        "does not grow with T; the scan is counted in its recurrent form (docs/families.md)",
+        m.n_layer - m.n_attention_layers() - m.n_mixer_layers(Mixer::none), m.n_layer));
   if (m.is_moe())
     r.notes.push_back(fmt::format(
         "mixture of experts: each token is counted through {} of {} routed experts (perfect "

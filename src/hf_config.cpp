@@ -329,6 +329,73 @@ const std::vector<Family>& families() {
        R"({"vocab_size":102400,"max_position_embeddings":2048,"hidden_size":2048,
            "num_layers":32,"num_attention_heads":32,"activation_function":"silu",
            "tie_word_embeddings":true})"},
+      // State-space and hybrid families (src/family_hybrid.cpp, recurrent layers: ssm.hpp).
+      {"mamba",
+       {"MambaFor", "MambaModel"},
+       detail::read_mamba,
+       "transformers 4.39 MambaConfig (configuration_mamba.py)",
+       R"({"vocab_size":50280,"hidden_size":768,"state_size":16,"num_hidden_layers":32,
+           "conv_kernel":4,"expand":2,"use_bias":false,"use_conv_bias":true,
+           "time_step_rank":"auto","tie_word_embeddings":true})"},
+      {"falcon_mamba",
+       {"FalconMamba"},
+       detail::read_mamba,
+       "transformers 4.45 FalconMambaConfig (configuration_falcon_mamba.py)",
+       R"({"vocab_size":50280,"hidden_size":768,"state_size":16,"num_hidden_layers":32,
+           "conv_kernel":4,"expand":2,"use_bias":false,"use_conv_bias":true,
+           "time_step_rank":"auto","tie_word_embeddings":true})"},
+      {"mamba2",
+       {"Mamba2"},
+       detail::read_mamba2,
+       "transformers 4.44 Mamba2Config (configuration_mamba2.py)",
+       R"({"num_heads":128,"head_dim":64,"vocab_size":32768,"hidden_size":4096,
+           "state_size":128,"num_hidden_layers":64,"expand":2,"conv_kernel":4,"n_groups":8,
+           "use_bias":false,"use_conv_bias":true,"tie_word_embeddings":false})"},
+      {"jamba",
+       {"Jamba"},
+       detail::read_jamba,
+       "transformers 4.40 JambaConfig (configuration_jamba.py)",
+       R"({"vocab_size":65536,"tie_word_embeddings":false,"hidden_size":4096,
+           "intermediate_size":14336,"num_hidden_layers":32,"num_attention_heads":32,
+           "num_key_value_heads":8,"max_position_embeddings":262144,"num_experts_per_tok":2,
+           "num_experts":16,"expert_layer_period":2,"expert_layer_offset":1,
+           "attn_layer_period":8,"attn_layer_offset":4,"mamba_d_state":16,"mamba_d_conv":4,
+           "mamba_expand":2,"mamba_dt_rank":"auto","mamba_conv_bias":true,
+           "mamba_proj_bias":false})"},
+      {"granitemoehybrid",
+       {"GraniteMoeHybrid"},
+       detail::read_granitemoehybrid,
+       "transformers 4.53 GraniteMoeHybridConfig (configuration_granitemoehybrid.py)",
+       R"({"vocab_size":32000,"hidden_size":4096,"intermediate_size":11008,
+           "num_hidden_layers":32,"num_attention_heads":32,"hidden_act":"silu",
+           "max_position_embeddings":2048,"tie_word_embeddings":false,"attention_bias":false,
+           "num_local_experts":8,"num_experts_per_tok":2,"shared_intermediate_size":1024,
+           "mamba_n_heads":128,"mamba_n_groups":1,"mamba_d_state":256,"mamba_d_conv":4,
+           "mamba_expand":2,"mamba_conv_bias":true,"mamba_proj_bias":false})"},
+      {"nemotron_h",
+       {"NemotronH"},
+       detail::read_nemotron_h,
+       "remote code NemotronHConfig (nvidia/NVIDIA-Nemotron-Nano-9B-v2 "
+       "configuration_nemotron_h.py)",
+       R"({"vocab_size":131072,"tie_word_embeddings":false,"hidden_size":4096,
+           "intermediate_size":21504,"num_hidden_layers":52,
+           "hybrid_override_pattern":"M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-",
+           "num_attention_heads":32,"head_dim":128,"num_key_value_heads":8,
+           "mlp_hidden_act":"relu2","attention_bias":false,"mlp_bias":false,"use_bias":false,
+           "max_position_embeddings":4096,"ssm_state_size":128,"mamba_num_heads":128,
+           "n_groups":8,"mamba_head_dim":64,"conv_kernel":4,"use_conv_bias":true})"},
+      {"qwen3_next",
+       {"Qwen3Next"},
+       detail::read_qwen3_next,
+       "transformers 4.57 Qwen3NextConfig (configuration_qwen3_next.py)",
+       R"({"vocab_size":151936,"hidden_size":2048,"intermediate_size":5632,
+           "num_hidden_layers":48,"num_attention_heads":16,"num_key_value_heads":2,
+           "head_dim":256,"hidden_act":"silu","max_position_embeddings":32768,
+           "tie_word_embeddings":false,"attention_bias":false,"linear_conv_kernel_dim":4,
+           "linear_key_head_dim":128,"linear_value_head_dim":128,"linear_num_key_heads":16,
+           "linear_num_value_heads":32,"decoder_sparse_step":1,"moe_intermediate_size":512,
+           "shared_expert_intermediate_size":512,"num_experts_per_tok":10,"num_experts":512,
+           "mlp_only_layers":[],"full_attention_interval":4})"},
   };
   return f;
 }
@@ -347,6 +414,9 @@ const std::vector<Wrapper>& wrappers() {
       {"gemma3", {"Gemma3ForConditionalGeneration"}, "gemma3_text", {"vision_config"}},
       {"mistral3", {"Mistral3"}, "mistral", {"vision_config"}},
       {"llama4", {"Llama4ForConditionalGeneration"}, "llama4_text", {"vision_config"}},
+      {"llava", {"LlavaForConditionalGeneration"}, "llama", {"vision_config"}},
+      // Qwen2.5-VL keeps its text keys at the top level (older files) or in text_config.
+      {"qwen2_5_vl", {"Qwen2_5_VL"}, "qwen2", {"vision_config"}},
   };
   return w;
 }
@@ -671,6 +741,7 @@ std::vector<std::string> supported_families() {
 
 std::string family_defaults_source(const std::string& model_type) {
   const Family* f = find_family(model_type);
+  if (!f && find_wrapper(model_type)) return detail::vision_defaults_source(model_type);
   return f ? f->defaults_source : "";
 }
 
@@ -690,10 +761,17 @@ ModelSpec model_from_config_text(std::string_view text, const std::string& name)
     throw InputError("malformed config", "config.json", "must be a JSON object");
   std::string type = resolve_type(top);
   ModelSpec m;
-  json text_obj = top;  // the object the language model is read from
+  json text_obj           = top;   // the object the language model is read from
+  const std::string outer = type;  // the wrapper's model_type, for its towers
   if (const Wrapper* w = find_wrapper(type)) {
-    // HF builds the text config from defaults when text_config is absent.
+    // HF builds the text config from defaults when text_config is absent; Qwen2.5-VL files
+    // written before transformers 4.52 keep the text keys at the top level instead.
     text_obj = top.contains("text_config") ? top.at("text_config") : json::object();
+    if (type == "qwen2_5_vl" && !top.contains("text_config")) {
+      text_obj = top;
+      for (const char* k : {"vision_config", "model_type", "architectures"}) text_obj.erase(k);
+      text_obj["model_type"] = "qwen2";
+    }
     if (!text_obj.is_object())
       throw InputError("malformed config", "text_config", "must be a JSON object");
     type = text_obj.contains("model_type") && text_obj.at("model_type").is_string()
@@ -720,6 +798,7 @@ ModelSpec model_from_config_text(std::string_view text, const std::string& name)
   Config c(merged, type);
   fam.read(c, m);
   check_unread(text_obj, c, type);
+  if (find_wrapper(outer)) detail::read_vision_tower(top, outer, m);  // towers.hpp
   const json* qc = nullptr;
   if (auto it = top.find("quantization_config"); it != top.end() && !it->is_null())
     qc = &*it;

@@ -172,7 +172,7 @@ SafetensorsHeader header_from_file(const fs::path& p, const std::string& source)
   const std::uint64_t n = safetensors_header_length(first, source);
   if (n > size - 8)  // size >= 8 here: safetensors_header_length read 8 bytes
     throw InputError(
-        "bad safetensors header", "checkpoint",
+        "bad safetensors header", kModelField,
         fmt::format("{}: header length {} exceeds the file ({} bytes)", source, n, size));
   std::string json(static_cast<std::size_t>(n), '\0');
   in.read(json.data(), static_cast<std::streamsize>(n));
@@ -387,7 +387,7 @@ SafetensorsHeader Hub::read_safetensors_header(const RepoId& id, const std::stri
   const std::uint64_t n = safetensors_header_length(r.body, source);
   if (total != 0 && n > total - 8)
     throw InputError(
-        "bad safetensors header", "checkpoint",
+        "bad safetensors header", kModelField,
         fmt::format("{}: header length {} exceeds the file ({} bytes)", source, n, total));
   std::string json;
   if (r.body.size() >= 8 + n) {

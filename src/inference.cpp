@@ -8,7 +8,9 @@
 #include <cmath>
 
 #include "sizeup/error.hpp"
+#include "sizeup/ssm.hpp"
 #include "sizeup/tensors.hpp"
+#include "sizeup/towers.hpp"
 
 namespace sizeup {
 namespace {
@@ -42,6 +44,7 @@ bool quantizable(const Tensor& t, const InferenceInput& in) {
     case Component::mlp:
     case Component::routed_experts:
     case Component::shared_experts:
+    case Component::ssm:  // in_proj / out_proj of Mamba and DeltaNet layers
       return true;
     case Component::output_head:
       return in.quantize_head;
@@ -62,11 +65,13 @@ void check_input(const ModelSpec& m, const InferenceInput& in) {
     throw InputError("invalid prefill chunk", "--prefill-chunk", "must be at least 1 token");
   if (in.kv_bytes != 1 && in.kv_bytes != 2 && in.kv_bytes != 4)
     throw InputError("invalid KV dtype", "--kv-dtype", "must be 1, 2 or 4 bytes per element");
+  if (in.state_bytes != 1 && in.state_bytes != 2 && in.state_bytes != 4)
+    throw InputError("invalid state dtype", "state_bytes", "must be 1, 2 or 4 bytes per element");
   if (m.n_head % in.tp != 0)
     throw InputError("invalid tensor parallelism", "--tp",
                      fmt::format("{} ranks do not divide {} attention heads", in.tp, m.n_head));
   const I K = m.n_head_kv;
-  if (m.attention == AttentionKind::standard) {
+  if (m.attention == AttentionKind::standard && K > 0) {  // K = 0: no attention layers (Mamba)
     if (K >= in.tp ? K % in.tp != 0 : in.tp % K != 0)
       throw InputError(
           "invalid tensor parallelism", "--tp",
@@ -175,7 +180,58 @@ struct KvTally {
   double total = 0;
 };
 
+// Images join each sequence as tokens (towers.hpp): the context the language model caches is
+// the text context plus images x tokens per image.
+InferenceInput with_image_tokens(const ModelSpec& m, const InferenceInput& in,
+                                 std::vector<std::string>* notes) {
+  if (in.images < 0) throw InputError("invalid images", "images", "must not be negative");
+  if (in.images == 0) return in;
+  if (!m.vision.present())
+    throw InputError("not a multimodal model", "images",
+                     "the model has no vision tower (its config has no vision_config)");
+  if (in.images > 100000)
+    throw InputError("invalid images", "images", "more than 100000 images per sequence");
+  const ImageCost c  = image_cost(m, in.image_size);
+  InferenceInput out = in;
+  out.context        = in.context + in.images * c.tokens;
+  if (notes)
+    notes->push_back(fmt::format(
+        "{} image(s) of {} px per sequence: {} tokens each ({}), so {} text + {} image tokens "
+        "are cached",
+        in.images, in.image_size > 0 ? in.image_size : m.vision.image_size, c.tokens,
+        c.rows.find("tokens")->derivation.substituted, in.context, in.images * c.tokens));
+  return out;
+}
+
+// Recurrent layers (Mamba, Mamba-2, DeltaNet) keep a fixed-size state per sequence instead of
+// K and V; it is held beside the KV cache and counted with it (ssm.hpp).
+void add_recurrent_state(KvTally& kv, const ModelSpec& m, const InferenceInput& in,
+                         std::vector<std::string>* notes) {
+  const auto rows = recurrent_state_rows(m, static_cast<double>(in.batch), in.state_bytes, in.tp);
+  for (const auto& row : rows.rows) {
+    kv.rows.rows.push_back(row);
+    kv.total += row.value;
+  }
+  if (notes && !rows.rows.empty())
+    notes->push_back(fmt::format(
+        "{} of {} layers are recurrent: each sequence keeps a fixed-size state there ({} bytes "
+        "per element) that does not grow with the context; only the {} attention layers cache "
+        "K and V",
+        m.n_layer - m.n_attention_layers() - m.n_mixer_layers(Mixer::none), m.n_layer,
+        in.state_bytes, m.n_attention_layers()));
+}
+
+KvTally kv_cache_attention(const ModelSpec& m, const InferenceInput& in,
+                           std::vector<std::string>* notes);
+
 KvTally kv_cache(const ModelSpec& m, const InferenceInput& in, std::vector<std::string>* notes) {
+  KvTally kv = kv_cache_attention(m, in, notes);
+  add_recurrent_state(kv, m, in, notes);
+  return kv;
+}
+
+KvTally kv_cache_attention(const ModelSpec& m, const InferenceInput& in,
+                           std::vector<std::string>* notes) {
   KvTally kv;
   const double b = static_cast<double>(in.batch), s = static_cast<double>(in.context);
   const double p  = in.kv_bytes;
@@ -215,7 +271,7 @@ KvTally kv_cache(const ModelSpec& m, const InferenceInput& in, std::vector<std::
     return kv;
   }
   if (m.attention == AttentionKind::mla) {
-    const double L = static_cast<double>(m.n_layer);
+    const double L = static_cast<double>(m.n_attention_layers());
     if (in.mla_cache == MlaCache::latent) {
       const double width = static_cast<double>(m.kv_lora_rank + m.qk_rope_head_dim);
       add("kv_latent", "MLA latent (c_kv + k_rope)", b * s * L * width * p,
@@ -236,7 +292,7 @@ KvTally kv_cache(const ModelSpec& m, const InferenceInput& in, std::vector<std::
     }
     return kv;
   }
-  const I L        = m.n_layer;
+  const I L        = m.n_attention_layers();  // recurrent layers cache no K and V
   const I Lsliding = m.sliding_window > 0 ? m.n_sliding_layers() : 0;
   const double per = 2.0 * static_cast<double>(Kg) * hd * p;
   if (L - Lsliding > 0) {
@@ -435,9 +491,10 @@ ByteCount stored_weight_bytes(const ModelSpec& m) {
   return static_cast<ByteCount>(std::llround(tally_weights(m, in).total()));
 }
 
-InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
-  check_input(m, in);
+InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in_text) {
+  check_input(m, in_text);
   InferenceReport r;
+  const InferenceInput in    = with_image_tokens(m, in_text, &r.notes);
   const WeightTally w        = tally_weights(m, in);
   const std::string fmt_name = to_string(in.weights);
   const std::string tp_note  = in.tp > 1 ? fmt::format(", split tensors / t = {}", in.tp) : "";
@@ -527,7 +584,7 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
                                       : num(w.plain),
         "tensor table (tensors.hpp); Megatron-LM splits (Shoeybi et al. 2019 Sec. 3)"}},
       {"kv_cache_bytes",
-       "KV cache",
+       m.has_recurrent_layers() ? "KV cache and recurrent state" : "KV cache",
        r.kv_cache_bytes,
        {kv_formula, kv_subst.empty() ? "0" : kv_subst,
         "Pope et al. 2022 Sec. 3.1 (K and V per token per layer); per rank"}},
@@ -597,12 +654,13 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
   return f;
 }
 
-Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
+Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in_text,
                             const InferenceDevice& dev) {
   if (!(dev.bandwidth_bytes_per_s > 0) || !(dev.peak_flops_per_s > 0))
     throw InputError("incomplete accelerator", "--gpu",
                      "the roofline needs memory bandwidth and peak FLOP/s");
-  const InferenceReport mem = inference_memory(m, in);
+  const InferenceReport mem = inference_memory(m, in_text);
+  const InferenceInput in   = with_image_tokens(m, in_text, nullptr);
   const WeightTally w       = tally_weights(m, in);
   const double b = static_cast<double>(in.batch), s = static_cast<double>(in.context);
   const double t = static_cast<double>(in.tp);
@@ -610,7 +668,7 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
   // Matmul parameters per token per rank: routed experts count k/E (Fedus et al. 2022).
   double dec_params = 0, all_params = 0;
   for (const Tensor& tn : tensor_table(m)) {
-    if (!tn.is_matmul) continue;
+    if (!tn.is_matmul || is_tower_component(tn.component)) continue;  // images: towers.hpp
     double e = static_cast<double>(tn.elements_per_layer()) * static_cast<double>(tn.repeat);
     if (tn.component == Component::routed_experts)
       e *= static_cast<double>(m.n_expert_used) / static_cast<double>(m.n_expert);
@@ -628,6 +686,7 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
   const I L       = m.encoder_decoder ? m.n_layer_dec : m.n_layer;
   double dec_attn = 0, pre_attn = 0;  // decode: per token; prefill: per sequence (causal sum)
   for (I i = 0; i < L; ++i) {
+    if (!m.encoder_decoder && m.mixer_of(i) != Mixer::attention) continue;  // ssm.hpp below
     const double c = layer_tokens(m, i, s);
     dec_attn += 2 * Hg * (qk + vd) * c;
     // sum over positions j = 1..s of min(j, w)
@@ -637,6 +696,11 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
   if (m.encoder_decoder) {
     const double enc = in.encoder_seq > 0 ? static_cast<double>(in.encoder_seq) : s;
     dec_attn += static_cast<double>(L) * 2 * Hg * (qk + vd) * enc;
+  }
+  // Recurrent layers: convolution and scan per token, independent of the context (ssm.hpp).
+  for (const auto& row : recurrent_flops_per_token(m).rows) {
+    dec_attn += row.value / t;
+    pre_attn += row.value / t * s;
   }
 
   Roofline r;
@@ -659,10 +723,14 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
 
   // Prefill: b*s tokens in chunks of T; the weights are read once per chunk, the KV cache
   // written once.
-  const double tokens    = b * s;
-  const double chunks    = std::ceil(tokens / static_cast<double>(in.prefill_chunk));
-  r.prefill_bytes        = chunks * (w.total() - unread_embedding) + mem.kv_cache_bytes;
-  r.prefill_flops        = tokens * 2 * all_params + b * pre_attn;
+  const double tokens = b * s;
+  const double chunks = std::ceil(tokens / static_cast<double>(in.prefill_chunk));
+  r.prefill_bytes     = chunks * (w.total() - unread_embedding) + mem.kv_cache_bytes;
+  // Images: each runs once through the tower and projector during prefill (towers.hpp).
+  const double image_flops =
+      in.images > 0 ? static_cast<double>(in.images) * image_cost(m, in.image_size).tower_flops / t
+                    : 0.0;
+  r.prefill_flops        = tokens * 2 * all_params + b * pre_attn + b * image_flops;
   const double pm        = r.prefill_bytes / dev.bandwidth_bytes_per_s;
   const double pc        = r.prefill_flops / dev.peak_flops_per_s;
   r.prefill_seconds      = std::max(pm, pc);
@@ -682,7 +750,7 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
       {"decode_flops",
        "decode: FLOPs per GPU per step",
        r.decode_flops,
-       {"b * (2 * N_matmul/t + sum_layers 2 * H/t * (d_qk + d_v) * min(w, s))",
+       {"b * (2 * N_matmul/t + sum_layers 2 * H/t * (d_qk + d_v) * min(w, s) + scan/t)",
         fmt::format("{} * (2 * {:.6g} + {:.6g})", num(b), dec_params, dec_attn),
         "Kaplan et al. 2020 Table 1 (2N per token + attention over the context)"}},
       {"decode_seconds",
@@ -699,8 +767,10 @@ Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
       {"prefill_flops",
        "prefill: FLOPs per GPU",
        r.prefill_flops,
-       {"b * s * 2 * N_matmul/t + b * sum_layers 2 * H/t * (d_qk + d_v) * sum_j min(j, w)",
-        fmt::format("{:.6g} * 2 * {:.6g} + {} * {:.6g}", tokens, all_params, num(b), pre_attn),
+       {"b * s * 2 * N_matmul/t + b * sum_layers 2 * H/t * (d_qk + d_v) * sum_j min(j, w) + b * "
+        "images * tower FLOPs/t",
+        fmt::format("{:.6g} * 2 * {:.6g} + {} * {:.6g} + {} * {:.6g}", tokens, all_params, num(b),
+                    pre_attn, num(b), image_flops),
         "Kaplan et al. 2020 Table 1; causal attention counts only the unmasked half"}},
       {"prefill_seconds",
        "prefill: seconds (lower bound)",

@@ -38,6 +38,13 @@ nlohmann::json to_json(const ModelSpec& m) {
   if (!m.nope_layers.empty())
     j["n_nope_layers"] = std::count(m.nope_layers.begin(), m.nope_layers.end(), true);
   if (m.attn_sinks) j["attention_sinks"] = true;
+  if (m.has_recurrent_layers()) {  // ssm.hpp: layers by mixer
+    j["n_attention_layers"] = m.n_attention_layers();
+    for (Mixer k : {Mixer::mamba, Mixer::mamba2, Mixer::gated_deltanet, Mixer::none})
+      if (m.n_mixer_layers(k) > 0)
+        j[std::string("n_") + to_string(k) + "_layers"] = m.n_mixer_layers(k);
+  }
+  if (m.vision.present()) j["vision_tower"] = to_string(m.vision.kind);  // towers.hpp
   if (m.n_mtp_layers > 0) {
     j["n_mtp_layers"] = m.n_mtp_layers;
     j["mtp_counted"]  = m.count_mtp;

@@ -9,6 +9,7 @@
 #include "sizeup/error.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/tensors.hpp"
+#include "sizeup/towers.hpp"
 
 namespace sizeup {
 namespace {
@@ -39,6 +40,29 @@ bool is_layer_tensor(const Tensor& t) { return t.in_layers(); }
 // pipeline stage; those after them (final norm, head, pooler) on the last.
 bool first_stage_tensor(const Tensor& t) { return t.placement == Placement::input; }
 
+// Stacks whose layers differ in mixer (attention, Mamba, DeltaNet) or lack an MLP (ssm.hpp).
+bool is_hybrid_stack(const ModelSpec& m) {
+  return !m.mixer_layers.empty() || !m.mlp_free_layers.empty();
+}
+
+// Whether layer i of a hybrid stack holds a copy of the per-layer tensor t.
+bool layer_holds(const ModelSpec& m, const Tensor& t, I i) {
+  switch (t.component) {
+    case Component::attention:
+      return m.mixer_of(i) == Mixer::attention;
+    case Component::ssm:
+      return m.mixer_of(i) != Mixer::attention && m.mixer_of(i) != Mixer::none;
+    case Component::mlp:
+      return !m.is_mlp_free_layer(i) && !m.is_moe_layer(i);
+    case Component::router:
+    case Component::routed_experts:
+    case Component::shared_experts:
+      return m.is_moe_layer(i);
+    default:
+      return true;
+  }
+}
+
 // Copies of a per-layer tensor held by the layers [lo, hi) of the stage, of which `frozen`
 // lie in the first k (frozen) layers.
 struct Held {
@@ -56,6 +80,14 @@ Held held_on_stage(const ModelSpec& m, const Tensor& t, StageRange r, I frozen_l
                         t.component == Component::shared_experts;
   const bool dense_mlp = t.component == Component::mlp && m.is_moe();
   Held h;
+  if (is_hybrid_stack(m) && !m.encoder_decoder) {
+    for (I i = std::max(r.lo, s0); i < std::min(r.hi, s1); ++i) {
+      if (!layer_holds(m, t, i)) continue;
+      ++h.count;
+      if (i < frozen_layers) ++h.frozen;
+    }
+    return h;
+  }
   if (moe_part || dense_mlp) {
     for (I i = std::max(r.lo, s0); i < std::min(r.hi, s1); ++i) {
       if (m.is_moe_layer(i - s0) != moe_part) continue;
@@ -146,6 +178,7 @@ StageParams stage_params(const ModelSpec& m, const TrainInput& in, StageRange r,
       if (ft.mode == Finetune::freeze && on_first) h.frozen = 1;  // freeze: embeddings frozen
     }
     if (h.count == 0) continue;
+    if (in.freeze_towers && is_tower_component(t.component)) h.frozen = h.count;  // towers.hpp
     const auto shape  = local_shape(t, plan.tp, plan.ep);
     const U per       = product(shape);
     const U all       = mul(per, static_cast<U>(h.count));
@@ -469,6 +502,24 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
                     recompute_peak),
         "activation model (activations.hpp); in-flight: Narayanan et al. 2021, Korthikanti et al. "
         "2022 Sec. 4.2.3"));
+    // A trained vision tower saves its layers' activations for each image of each in-flight
+    // micro-batch on the first stage; a frozen one runs without autograd and saves nothing.
+    if (m.vision.present() && in.images > 0) {
+      const ImageCost ic = image_cost(m, in.image_size);
+      const double per   = in.freeze_towers
+                               ? 0.0
+                               : ic.activation_elements * static_cast<double>(R.activation_bytes) *
+                                   static_cast<double>(in.images) *
+                                   static_cast<double>(in.workload.micro_batch);
+      const U v          = first ? static_cast<U>(std::ceil(per * flight)) : 0;
+      st.rows.rows.push_back(
+          row("tower_activations_bytes", "vision tower activations", v,
+              in.freeze_towers ? "0 (towers frozen: no autograd graph)"
+                               : "images · b · tower elements per image · a · in-flight",
+              fmt::format("{} · {} · {:.0f} · {} · {:g}", in.images, in.workload.micro_batch,
+                          ic.activation_elements, R.activation_bytes, first ? flight : 0.0),
+              ic.rows.find("activation_elements")->derivation.source));
+    }
     st.rows.rows.push_back(row("logits_bytes", "logits and loss buffers", last ? last_outside : 0,
                                "final norm, logits, loss of one micro-batch",
                                fmt::format("{}", last ? last_outside : 0),
@@ -520,8 +571,9 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
   for (const auto& a : r.adapters) adapters += a.params;
   if (lora)
     r.trainable_params = adapters;
-  else if (in.finetune.mode == Finetune::freeze) {
-    // Whole-model trainable count: all parameters minus embeddings and the first k layers.
+  else if (in.finetune.mode == Finetune::freeze || in.freeze_towers) {
+    // Whole-model trainable count: all parameters minus embeddings and the first k layers
+    // (freeze), minus the vision tower and projector (--freeze-towers).
     TrainInput whole     = in;
     whole.plan           = ParallelPlan{};
     const StageParams sp = stage_params(m, whole, {0, L}, true, true);

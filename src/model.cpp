@@ -45,11 +45,56 @@ void validate_moe(const ModelSpec& m) {
                          ") exceeds the number of experts (" + std::to_string(m.n_expert) + ")");
 }
 
+// Recurrent layers: per-layer lists cover every layer, and the widths their mixers use are set.
+void validate_recurrent(const ModelSpec& m) {
+  const auto n = static_cast<std::size_t>(m.n_layer);
+  if (!m.mixer_layers.empty() && m.mixer_layers.size() != n)
+    throw InputError("invalid model", "mixer_layers", "must list every layer");
+  if (!m.mlp_free_layers.empty() && m.mlp_free_layers.size() != n)
+    throw InputError("invalid model", "mlp_free_layers", "must list every layer");
+  for (std::size_t i = 0; i < m.mlp_free_layers.size(); ++i)
+    if (m.mlp_free_layers[i] && i < m.moe_layers.size() && m.moe_layers[i])
+      throw InputError("invalid model", "moe_layers", "a layer without an MLP cannot be MoE");
+  const auto& s = m.ssm;
+  if (m.n_mixer_layers(Mixer::mamba) > 0) {
+    require_positive(s.d_inner, "d_inner");
+    require_positive(s.d_state, "d_state");
+    require_positive(s.d_conv, "d_conv");
+    require_positive(s.dt_rank, "dt_rank");
+  }
+  if (m.n_mixer_layers(Mixer::mamba2) > 0) {
+    require_positive(s.d_inner, "d_inner");
+    require_positive(s.n_heads, "ssm_n_heads");
+    require_positive(s.head_dim, "ssm_head_dim");
+    require_positive(s.n_groups, "n_groups");
+    require_positive(s.d_state, "d_state");
+    require_positive(s.d_conv, "d_conv");
+    require_divides(s.n_groups, s.n_heads, "n_groups", "SSM heads");
+  }
+  if (m.n_mixer_layers(Mixer::gated_deltanet) > 0) {
+    require_positive(s.n_heads, "linear_num_value_heads");
+    require_positive(s.head_dim, "linear_value_head_dim");
+    require_positive(s.n_k_heads, "linear_num_key_heads");
+    require_positive(s.k_head_dim, "linear_key_head_dim");
+    require_positive(s.d_conv, "linear_conv_kernel_dim");
+    require_divides(s.n_k_heads, s.n_heads, "linear_num_key_heads", "value heads");
+  }
+}
+
 }  // namespace
 
 std::int64_t ModelSpec::n_moe_layers() const {
   if (!is_moe()) return 0;
   return std::count(moe_layers.begin(), moe_layers.end(), true);
+}
+
+std::int64_t ModelSpec::n_mixer_layers(Mixer k) const {
+  if (mixer_layers.empty()) return k == Mixer::attention ? n_layer : 0;
+  return std::count(mixer_layers.begin(), mixer_layers.end(), k);
+}
+
+std::int64_t ModelSpec::n_mlp_free_layers() const {
+  return std::count(mlp_free_layers.begin(), mlp_free_layers.end(), true);
 }
 
 std::int64_t ModelSpec::n_sliding_layers() const {
@@ -63,9 +108,15 @@ void validate(const ModelSpec& m) {
     throw InputError("invalid model", "n_layer",
                      "more than 100000 layers is not a plausible model");
   require_positive(m.n_embd, "n_embd");
-  require_positive(m.n_head, "n_head");
-  require_positive(m.n_head_kv, "n_head_kv");
-  require_positive(m.head_dim, "head_dim");
+  // A model without attention layers (Mamba) has no heads: the head fields stay 0.
+  const bool attention_free = m.n_attention_layers() == 0 && !m.encoder_decoder;
+  if (attention_free && (m.n_head != 0 || m.n_head_kv != 0))
+    throw InputError("invalid model", "n_head", "a model without attention layers has no heads");
+  if (!attention_free) {
+    require_positive(m.n_head, "n_head");
+    require_positive(m.n_head_kv, "n_head_kv");
+    require_positive(m.head_dim, "head_dim");
+  }
   require_positive(m.n_vocab, "n_vocab");
   require_positive(m.n_ctx, "n_ctx");
   require_non_negative(m.n_ff, "n_ff");
@@ -80,11 +131,11 @@ void validate(const ModelSpec& m) {
     throw InputError("invalid model", "nope_layers", "must list every layer");
   if (!m.sliding_layers.empty() && static_cast<std::int64_t>(m.sliding_layers.size()) != m.n_layer)
     throw InputError("invalid model", "sliding_layers", "must list every layer");
-  if (m.n_head_kv > m.n_head)
+  if (!attention_free && m.n_head_kv > m.n_head)
     throw InputError("invalid model", "n_head_kv",
                      "key/value heads (" + std::to_string(m.n_head_kv) +
                          ") exceed attention heads (" + std::to_string(m.n_head) + ")");
-  require_divides(m.n_head_kv, m.n_head, "n_head_kv", "attention heads");
+  if (!attention_free) require_divides(m.n_head_kv, m.n_head, "n_head_kv", "attention heads");
   if (m.norms_per_layer < 0 || m.norms_per_layer > 8)
     throw InputError("invalid model", "norms_per_layer", "must be between 0 and 8");
   if (m.attention == AttentionKind::mla) {
@@ -95,7 +146,8 @@ void validate(const ModelSpec& m) {
     require_non_negative(m.q_lora_rank, "q_lora_rank");
   }
   validate_moe(m);
-  if (m.n_moe_layers() < m.n_layer) require_positive(m.n_ff, "n_ff");
+  validate_recurrent(m);
+  if (m.n_moe_layers() + m.n_mlp_free_layers() < m.n_layer) require_positive(m.n_ff, "n_ff");
   if (!m.moe_layers.empty() && static_cast<std::int64_t>(m.moe_layers.size()) != m.n_layer)
     throw InputError("invalid model", "moe_layers", "must list every layer");
   if (m.encoder_decoder) require_positive(m.n_layer_dec, "n_layer_dec");
@@ -106,6 +158,22 @@ void check_sequence_length(const ModelSpec& m, std::int64_t tokens, const std::s
     throw InputError("sequence too long", field,
                      std::to_string(tokens) + " exceeds the model's " + std::to_string(m.n_ctx) +
                          " learned positions");
+}
+
+const char* to_string(Mixer k) {
+  switch (k) {
+    case Mixer::attention:
+      return "attention";
+    case Mixer::mamba:
+      return "mamba";
+    case Mixer::mamba2:
+      return "mamba2";
+    case Mixer::gated_deltanet:
+      return "gated_deltanet";
+    case Mixer::none:
+      return "none";
+  }
+  return "?";
 }
 
 const char* to_string(StoredQuant q) {

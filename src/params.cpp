@@ -42,17 +42,26 @@ ParamsReport count_params(const ModelSpec& m) {
     r.total = checked_add(r.total, n, "params");
     if (is_embedding(t.component)) r.embedding += n;
     if (t.component == Component::routed_experts) routed += n;
+    if (t.component == Component::vision_tower) r.vision_tower += n;
+    if (t.component == Component::projector) r.projector += n;
   }
-  r.non_embedding = r.total - r.embedding;
+  r.language_model = r.total - r.vision_tower - r.projector;
+  r.non_embedding  = r.total - r.embedding;
   // Each routed tensor has n_expert as its leading dimension, so the division is exact.
   const ParamCount inactive = m.is_moe() ? routed / static_cast<ParamCount>(m.n_expert) *
                                                static_cast<ParamCount>(m.n_expert - m.n_expert_used)
                                          : 0;
-  r.active                  = r.total - inactive;
-  r.active_derivation       = {"total - routed_experts * (E - k) / E",
-                               fmt::format("{} - {} * ({} - {}) / {}", r.total, routed, m.n_expert,
-                                           m.n_expert_used, m.n_expert ? m.n_expert : 1),
-                               "Fedus et al. 2021 (Switch), Sec. 2: each token visits k of E experts"};
+  // Active per text token: the towers run per image, not per token (towers.hpp).
+  r.active            = r.total - inactive - r.vision_tower - r.projector;
+  const bool towers   = r.vision_tower + r.projector > 0;
+  r.active_derivation = {
+      std::string("total - routed_experts * (E - k) / E") +
+          (towers ? " - vision_tower - projector" : ""),
+      fmt::format("{} - {} * ({} - {}) / {}", r.total, routed, m.n_expert, m.n_expert_used,
+                  m.n_expert ? m.n_expert : 1) +
+          (towers ? fmt::format(" - {} - {}", r.vision_tower, r.projector) : ""),
+      "Fedus et al. 2021 (Switch), Sec. 2: each token visits k of E experts" +
+          std::string(towers ? "; towers run per image, not per text token" : "")};
   return r;
 }
 

@@ -19,7 +19,8 @@
 namespace sizeup {
 namespace {
 
-constexpr const char* kField = "checkpoint";
+// The checkpoint is named by MODEL: its errors blame that input.
+constexpr const char* kField = "model";
 
 [[noreturn]] void bad_header(const std::string& source, const std::string& why) {
   throw InputError("bad safetensors header", kField, source + ": " + why);

@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "sizeup/checked.hpp"
+#include "sizeup/ssm.hpp"
+#include "sizeup/towers.hpp"
 
 namespace sizeup {
 namespace {
@@ -85,8 +87,10 @@ bool layer_norm_bias(const ModelSpec& m) { return m.norm == NormKind::layernorm 
 // Standard (MHA/GQA/MQA) attention: q {H*hd, d}, k and v {K*hd, d}, o {d, H*hd}.
 void standard_attention(TableBuilder& b, const std::string& p, I L) {
   const auto& m = b.m();
-  b.linear(p + "q_proj", "q_proj", Proj::q, Component::attention, m.n_embd, m.q_width(), m.q_bias,
-           L, Split::column);
+  // Qwen3-Next gated attention: q_proj also emits a sigmoid gate per query channel.
+  const I q_out = m.attn_output_gate ? 2 * m.q_width() : m.q_width();
+  b.linear(p + "q_proj", "q_proj", Proj::q, Component::attention, m.n_embd, q_out, m.q_bias, L,
+           Split::column);
   b.linear(p + "k_proj", "k_proj", Proj::k, Component::attention, m.n_embd, m.kv_width(), m.k_bias,
            L, Split::column);
   b.linear(p + "v_proj", "v_proj", Proj::v, Component::attention, m.n_embd, m.kv_width(), m.v_bias,
@@ -191,8 +195,9 @@ void attention_block(TableBuilder& b, const std::string& p, I L) {
 void decoder_layers(TableBuilder& b) {
   const auto& m   = b.m();
   const I n_moe   = m.n_moe_layers();
-  const I n_dense = m.n_layer - n_moe;
-  attention_block(b, "layers.*.self_attn.", m.n_layer);
+  const I n_dense = m.n_layer - n_moe - m.n_mlp_free_layers();
+  attention_block(b, "layers.*.self_attn.", m.n_attention_layers());
+  b.append(recurrent_tensors(m));  // Mamba / Mamba-2 / DeltaNet layers (ssm.hpp)
   layer_norms(b, "layers.*.", m.norms_per_layer, m.n_layer);
   feed_forward(b, "layers.*.mlp.", Component::mlp, m.n_ff, m.mlp_bias, n_dense);
   routed_experts(b, "layers.*.moe.", n_moe);
@@ -329,6 +334,7 @@ ParamCount Tensor::elements() const {
 std::vector<Tensor> tensor_table(const ModelSpec& m) {
   TableBuilder b(m, m.encoder_decoder || !m.causal ? Stack::encoder : Stack::decoder);
   b.set_placement(Placement::input);
+  b.append(vision_tensors(m));  // multimodal: vision tower and projector first (towers.hpp)
   embeddings(b);
   if (m.encoder_decoder) {
     b.append(t5_stack(m, Stack::encoder));
@@ -372,6 +378,14 @@ const char* to_string(Component c) {
       return "output_head";
     case Component::pooler:
       return "pooler";
+    case Component::ssm:
+      return "ssm";
+    case Component::vision_tower:
+      return "vision_tower";
+    case Component::audio_tower:
+      return "audio_tower";
+    case Component::projector:
+      return "projector";
     case Component::mtp:
       return "mtp";
   }
@@ -388,6 +402,10 @@ const char* to_string(Placement p) {
       return "output";
   }
   return "?";
+}
+
+bool is_tower_component(Component c) {
+  return c == Component::vision_tower || c == Component::audio_tower || c == Component::projector;
 }
 
 const char* to_string(Split s) {

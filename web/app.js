@@ -7,6 +7,15 @@ const $ = (id) => document.getElementById(id);
 const state = { commands: [], models: [], gpus: [], config: null, configName: "", generation: 0 };
 const TASK_LABELS = { infer: "Inference", train: "Training or fine-tuning", fit: "Largest model that fits",
   plan: "Best parallel layouts", serve_plan: "Serving plans" };
+// Shortcuts for the usual questions: a command, and for fine-tuning the option that selects
+// it (shown only when the engine has that command and option).
+const TASKS = [
+  { label: "Inference", command: "infer" },
+  { label: "Training", command: "train", set: ["finetune", ""] },
+  { label: "Fine-tuning (LoRA)", command: "train", set: ["finetune", "lora"] },
+  { label: "Best layouts", command: "plan" },
+];
+const FOLDED_GROUPS = ["Hypothetical model", "Assumptions", "Activations"];
 const BATCH_OPTIONS = ["micro_batch", "batch"];
 const SEQ_OPTIONS = ["seq", "context"];
 const COLORS = ["#0b5cad", "#c75000", "#2e7d32", "#6a1b9a", "#00838f", "#ad1457", "#5d4037",
@@ -84,10 +93,10 @@ function renderOptions(values) {
     legend.textContent = g || "Options of " + c.name;
     fs.append(legend);
     for (const o of opts) fs.append(inputFor(o));
-    if (g) {  // further groups start folded unless one of their options is set
+    if (g) {  // groups are folded when rarely needed, unless one of their options is set
       const d = document.createElement("details");
       d.className = "group";
-      d.open = opts.some((o) => values.has(o.name));
+      d.open = !FOLDED_GROUPS.includes(g) || opts.some((o) => values.has(o.name));
       const s = document.createElement("summary");
       s.textContent = g;
       d.append(s, fs);
@@ -123,6 +132,33 @@ function readOptions() {
   }
   return options;
 }
+
+function renderTasks() {
+  const box = $("tasks");
+  box.replaceChildren();
+  for (const t of TASKS) {
+    const c = state.commands.find((x) => x.name === t.command);
+    if (!c || (t.set && t.set[1] && !c.options.some((o) => o.name === t.set[0]))) continue;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = t.label;
+    const current = () => $("command").value === t.command &&
+      (!t.set || (($("opt-" + t.set[0]) || {}).value || "") === t.set[1]);
+    b.setAttribute("aria-pressed", String(current()));
+    b.addEventListener("click", () => {
+      if ($("command").value !== t.command) {
+        $("command").value = t.command;
+        renderOptions(new Map());
+      }
+      if (t.set && $("opt-" + t.set[0])) $("opt-" + t.set[0]).value = t.set[1];
+      schedule();
+    });
+    box.append(b);
+    b.refresh = () => b.setAttribute("aria-pressed", String(current()));
+  }
+}
+
+function refreshTasks() { for (const b of $("tasks").children) if (b.refresh) b.refresh(); }
 
 function writeUrl() {
   const p = new URLSearchParams();
@@ -301,6 +337,13 @@ function renderMemory(json) {
     li.append(sw, k.replace(/_bytes$/, "").replace(/_/g, " ") + " " + fmtGib(v));
     legend.append(li);
   });
+  if (capacity) {  // the GPU's memory, marked on the bar
+    const mark = document.createElement("b");
+    mark.className = "capacity";
+    mark.style.left = "calc(" + (100 * capacity / scale) + "% - 2px)";
+    mark.title = "GPU memory " + fmtGib(capacity);
+    bar.append(mark);
+  }
   const li = document.createElement("li");
   li.textContent = "total " + fmtGib(m.total_bytes) + (capacity ? " of " + fmtGib(capacity) + " per GPU" +
     (m.total_bytes > capacity ? " (does not fit)" : "") : "");
@@ -342,6 +385,7 @@ async function compute() {
   const c = command();
   if (!c) return;
   writeUrl();
+  refreshTasks();
   const options = readOptions();
   $("status").textContent = "Computing…";
   for (const el of $("options").querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
@@ -423,6 +467,7 @@ async function init() {
   url.values.delete("model");
   if (state.config) $("config-status").textContent = "Using " + state.configName + ".";
   renderOptions(url.values);
+  renderTasks();
 
   $("command").addEventListener("change", () => { renderOptions(new Map()); schedule(); });
   $("model-select").addEventListener("change", () => {

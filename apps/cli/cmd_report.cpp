@@ -480,9 +480,9 @@ Output report_output(const ReportOptions& o) {
   const ParamsReport p   = count_params(m);
   const ReportWorkload w = resolve_workload(o, m, p);
   ParamsSource src;
-  src.params    = static_cast<double>(p.active);
-  src.model     = m.name;
-  src.attention = attention_shape(m, w.seq);
+  src.params = static_cast<double>(p.active);
+  src.model  = m.name;
+  if (m.n_attention_layers() + m.n_layer_dec > 0) src.attention = attention_shape(m, w.seq);
 
   const std::string model_source =
       o.model.model.empty() ? "command-line shape flags" : "model config (" + o.model.model + ")";

@@ -43,12 +43,12 @@ std::string cli_field(const std::vector<OptionSpec>& options, const std::string&
     if (o.name == field) return option_spelling(o);
     if (!o.off_name.empty() && o.off_name == field) return dashed(o.off_name);
   }
-  // An identifier of an input the command computes from (e.g. `micro_batch` blamed inside a
-  // search): spelled as an option. Anything else (a config key) is shown as it is.
-  const bool identifier =
-      !field.empty() && std::islower(static_cast<unsigned char>(field[0])) &&
-      field.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
-  return identifier ? dashed(field) : field;
+  // An option of another command that this one computes (e.g. `micro_batch` blamed inside
+  // fit's search): spelled as an option. Anything else (`checkpoint`, a key) as it is.
+  for (const auto& c : commands())
+    for (const auto& o : c.options)
+      if (o.name == field && !o.positional) return dashed(field);
+  return field;
 }
 
 Action register_engine_command(CLI::App& root, const CommandSpec& spec) {

@@ -78,7 +78,9 @@ ParamsSource resolve_params(const ModelOptions& m, const std::optional<std::stri
         fmt::format("mixture of experts: N = {} active parameters per token of {} "
                     "total",
                     rep.active, rep.total));
-  if (seq) {
+  if (spec.n_attention_layers() + spec.n_layer_dec == 0) {
+    src.notes.push_back("no attention layers: the attention term is 0");
+  } else if (seq) {
     src.attention = attention_shape(spec, positive(seq, "--seq"));
   } else {
     src.notes.push_back("attention term omitted: give --seq for PaLM's 12*L*H*Q*T");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "sizeup/catalog.hpp"
 #include "sizeup/engine.hpp"
 #include "sizeup/error.hpp"
+#include "sizeup/hub.hpp"
 #include "web_assets.hpp"
 
 namespace sizeup::server {
@@ -156,16 +158,21 @@ Response run_command(const std::string& command, std::string_view body, Detail d
       return error_response(400, "body",
                             "invalid request (body): must be a JSON object of options");
   }
-  // The server reads no files of its own: MODEL is a catalog name or HF id, and a model
-  // that is not in the catalog comes as its config.json object in `config`.
-  // (A number is read as a name too, so it is checked the same way.)
+  // The server reads no files of the machine it runs on: MODEL is a catalog name or a Hub id
+  // (org/name[@revision], read from the Hugging Face cache or downloaded, as the CLI does,
+  // unless a path of that name exists here), and any other model comes as its config.json
+  // object in `config`. (A number is read as a name too, so it is checked the same way.)
   if (auto it = options.find("model"); it != options.end() && !it->is_null()) {
     const std::string name = it->is_string() ? it->get<std::string>() : it->dump();
-    if ((it->is_string() || it->is_number()) && !find_model(name))
+    std::error_code ec;
+    const bool hub_id = it->is_string() && hub::parse_repo_id(name).has_value() &&
+                        !std::filesystem::exists(name, ec);
+    if ((it->is_string() || it->is_number()) && !find_model(name) && !hub_id)
       return error_response(400, "model",
                             "model not found (model): '" + name +
-                                "' is not in the catalog (GET /api/models); send a model's "
-                                "config.json object as `config` instead");
+                                "' is neither in the catalog (GET /api/models) nor a Hub id "
+                                "(org/name); send a model's config.json object as `config` "
+                                "instead");
   }
   return run_bounded(
       [command, options = std::move(options), detail] { return compute(command, options, detail); },

@@ -49,6 +49,9 @@ enum class MlaCache { latent, full };
 struct InferenceInput {
   WeightFormat weights       = WeightFormat::bf16;
   int kv_bytes               = 2;      // p, bytes per KV-cache element, e.g. 2 (bf16), 1 (fp8)
+  int state_bytes            = 2;      // bytes per recurrent-state element (ssm.hpp), e.g. 2, 4
+  std::int64_t images        = 0;      // images per sequence (multimodal), e.g. 1
+  std::int64_t image_size    = 0;      // pixels per image side (0: the tower's native size)
   std::int64_t batch         = 1;      // b, concurrent sequences, e.g. 8
   std::int64_t context       = 4096;   // s, tokens per sequence held in the cache
   std::int64_t encoder_seq   = 0;      // encoder-decoder: encoder tokens (0: same as context)

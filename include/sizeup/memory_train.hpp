@@ -55,6 +55,12 @@ struct TrainInput {
   ByteCount overhead_bytes   = kDefaultOverheadBytes;
   double headroom            = 0.0;  // fraction of GPU memory kept free, e.g. 0.05
   ByteCount ddp_bucket_bytes = kDdpBucketBytes;
+  // Multimodal (towers.hpp): images per sequence, their side in pixels (0: the tower's native
+  // size), and whether the vision tower and projector stay frozen. workload.seq_len counts the
+  // language model's tokens, image tokens included (the CLI adds them).
+  std::int64_t images     = 0;
+  std::int64_t image_size = 0;
+  bool freeze_towers      = false;
 };
 
 // The effective per-parameter recipe after --grad-dtype and fine-tuning choices.

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sizeup/tower_spec.hpp"
+
 namespace sizeup {
 
 enum class NormKind { layernorm, rmsnorm };
@@ -14,6 +16,28 @@ enum class MlpKind { plain, gated };  // plain: up -> act -> down; gated: act(ga
 enum class PositionKind { learned, rope, alibi, relative, none };
 enum class AttentionKind { standard, mla };  // mla: DeepSeek multi-head latent attention
 enum class QkNorm { none, per_head, full };  // per_head: size head_dim; full: size heads*head_dim
+
+// The sequence mixer of one layer (ssm.hpp): softmax attention, or a recurrent layer that keeps
+// a fixed-size state per sequence instead of a KV cache; none: an MLP-only block (Nemotron-H).
+enum class Mixer { attention, mamba, mamba2, gated_deltanet, none };
+
+// Shape of the recurrent (state-space or linear-attention) layers. Mamba: Gu & Dao 2023;
+// Mamba-2: Dao & Gu 2024; gated DeltaNet: Yang et al. 2024 (Qwen3-Next).
+struct SsmSpec {
+  std::int64_t d_inner    = 0;      // expanded channels, e.g. 8192 (Mamba-2: n_heads * head_dim)
+  std::int64_t d_state    = 0;      // N, state size per channel, e.g. 16 (Mamba), 128 (Mamba-2)
+  std::int64_t d_conv     = 0;      // causal depthwise convolution kernel, e.g. 4
+  std::int64_t dt_rank    = 0;      // Mamba-1 low-rank step projection, e.g. 256
+  std::int64_t n_heads    = 0;      // Mamba-2 heads / DeltaNet value heads, e.g. 128, 32
+  std::int64_t head_dim   = 0;      // Mamba-2 head width / DeltaNet value head width, e.g. 64, 128
+  std::int64_t n_groups   = 0;      // Mamba-2 groups sharing B and C, e.g. 8
+  std::int64_t n_k_heads  = 0;      // DeltaNet key heads, e.g. 16
+  std::int64_t k_head_dim = 0;      // DeltaNet key head width, e.g. 128
+  bool conv_bias          = true;   // bias on the depthwise convolution
+  bool proj_bias          = false;  // bias on in_proj and out_proj
+  bool dt_bc_norms        = false;  // RMSNorm weights on the step, B and C (Jamba)
+  bool gated_norm         = true;   // Mamba-2: gated RMSNorm over d_inner before out_proj
+};
 
 // How a checkpoint stores its quantised linear weights (config.json quantization_config).
 enum class StoredQuant {
@@ -89,10 +113,16 @@ struct ModelSpec {
                                     // "query_key_value" (NeoX, BLOOM, Falcon), "qkv_proj" (Phi-3)
   std::int64_t sliding_window = 0;  // tokens seen by sliding layers, e.g. 4096 (0: none)
   std::vector<bool> sliding_layers;  // per layer: uses the sliding window (empty: none)
-  bool chunked_attention = false;    // the "sliding" layers attend within fixed chunks of
-                                     // sliding_window tokens instead (Llama 4, e.g. 8192)
-  std::vector<bool> nope_layers;     // per layer: no positional encoding (Llama 4, SmolLM3)
-  bool attn_sinks = false;           // a learned sink logit per head (gpt-oss), {H} per layer
+  bool attn_output_gate = false;     // q_proj also emits a sigmoid output gate (Qwen3-Next)
+
+  // Recurrent layers (state-space / linear attention), ssm.hpp.
+  std::vector<Mixer> mixer_layers;    // per layer (empty: every layer is attention)
+  std::vector<bool> mlp_free_layers;  // per layer: the block has no MLP (Mamba, Nemotron-H)
+  SsmSpec ssm;
+  bool chunked_attention = false;  // the "sliding" layers attend within fixed chunks of
+                                   // sliding_window tokens instead (Llama 4, e.g. 8192)
+  std::vector<bool> nope_layers;   // per layer: no positional encoding (Llama 4, SmolLM3)
+  bool attn_sinks = false;         // a learned sink logit per head (gpt-oss), {H} per layer
 
   // MLP and mixture of experts.
   MlpKind mlp            = MlpKind::gated;
@@ -107,6 +137,9 @@ struct ModelSpec {
   bool router_bias           = false;  // learned per-expert routing bias (DeepSeek-V3 remote code)
   bool expert_bias           = false;  // biases on the router and every expert projection (gpt-oss)
   std::vector<bool> moe_layers;        // per layer: MoE (true) or dense MLP (empty: all dense)
+
+  // Multimodal: the vision tower and its projector (tower_spec.hpp; kind none: text only).
+  VisionTower vision;
 
   // Output.
   bool tied_head = true;   // output head shares the token embedding
@@ -142,6 +175,17 @@ struct ModelSpec {
     return i >= 0 && static_cast<std::size_t>(i) < sliding_layers.size() && sliding_layers[i];
   }
   std::int64_t n_moe_layers() const;
+  Mixer mixer_of(std::int64_t i) const {
+    return i >= 0 && static_cast<std::size_t>(i) < mixer_layers.size() ? mixer_layers[i]
+                                                                       : Mixer::attention;
+  }
+  bool is_mlp_free_layer(std::int64_t i) const {
+    return i >= 0 && static_cast<std::size_t>(i) < mlp_free_layers.size() && mlp_free_layers[i];
+  }
+  std::int64_t n_mixer_layers(Mixer k) const;  // layers whose mixer is k
+  std::int64_t n_attention_layers() const { return n_mixer_layers(Mixer::attention); }
+  std::int64_t n_mlp_free_layers() const;
+  bool has_recurrent_layers() const { return n_attention_layers() < n_layer; }
   std::int64_t n_sliding_layers() const;
 };
 
@@ -156,6 +200,7 @@ void check_sequence_length(const ModelSpec& m, std::int64_t tokens, const std::s
 const char* to_string(NormKind k);
 const char* to_string(MlpKind k);
 const char* to_string(PositionKind k);
+const char* to_string(Mixer k);
 const char* to_string(StoredQuant q);
 
 }  // namespace sizeup

@@ -25,8 +25,15 @@ enum class Component {
   norm,                // layer and final norms, embedding norm
   output_head,         // LM head (absent from the count when tied)
   pooler,              // BERT pooler
+  ssm,                 // recurrent mixers: Mamba, Mamba-2, gated DeltaNet (ssm.hpp)
+  vision_tower,        // image encoder of a multimodal model (towers.hpp)
+  audio_tower,         // audio encoder of a multimodal model (towers.hpp)
+  projector,           // maps tower outputs into the language model's embedding space
   mtp,                 // multi-token-prediction layers (only when ModelSpec::count_mtp)
 };
+
+// Which model a component belongs to: the language model, or a modality tower with its projector.
+bool is_tower_component(Component c);
 
 // Issue 8's name for it: a tensor's role (attention, MLP, expert, router, norm, embedding, head).
 using Role = Component;

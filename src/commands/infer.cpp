@@ -90,7 +90,8 @@ Report infer_report(const Options& o) {
     check_sequence_length(m, c, ctx_field);
     in.context = c;
   } else {
-    in.context = m.n_ctx > 0 ? m.n_ctx : 2048;
+    // Models without a position table (Mamba: n_ctx 2^40) have no natural default.
+    in.context = m.n_ctx > 0 && m.n_ctx < (std::int64_t{1} << 40) ? m.n_ctx : 2048;
     notes.push_back(
         fmt::format("context {} = the model's maximum positions; set context", in.context));
   }
@@ -99,6 +100,13 @@ Report infer_report(const Options& o) {
   in.prefill_chunk = positive(o, "prefill_chunk", 512);
   in.double_quant  = !flag_option(o, "no_double_quant");
   in.quantize_head = flag_option(o, "quantize_head");
+  // Multimodal: images per sequence and their size (towers.hpp); recurrent-state dtype.
+  if (const auto n = count_option(o, "images")) {
+    if (*n < 0) throw InputError("invalid value", "images", "must not be negative");
+    in.images = *n;
+  }
+  if (has_option(o, "image_size")) in.image_size = positive(o, "image_size", 0);
+  if (const auto d = text_option(o, "state_dtype")) in.state_bytes = *d == "fp32" ? 4 : 2;
   if (const auto v = text_option(o, "mla_cache"))
     in.mla_cache = *v == "full" ? MlaCache::full : MlaCache::latent;  // choices checked
   if (const auto v = bytes_option(o, "overhead")) {
@@ -215,7 +223,11 @@ Report infer_report(const Options& o) {
           fmt::format("max_context {} is the memory limit; the model was trained for {} positions",
                       *f.max_context, m.n_ctx));
     if (!f.max_context)
-      notes.push_back("max_context: memory does not run out within 1e15 tokens (sliding window)");
+      notes.push_back(
+          m.has_recurrent_layers() && m.n_attention_layers() == 0
+              ? "max_context: memory does not grow with the context (recurrent layers keep a "
+                "fixed-size state; no attention layer caches K and V)"
+              : "max_context: memory does not run out within 1e15 tokens (sliding window)");
     auto& fit = rep.section(fmt::format("{} on {} x {} ({} usable per GPU, {:.0f}% of {})", m.name,
                                         gpus, g.name, gib(f.usable_bytes), dev.utilization * 100,
                                         gib(static_cast<double>(g.memory_bytes))));
@@ -299,7 +311,13 @@ CommandSpec infer_command() {
            opt("prefill_chunk", K::count, "tokens per prefill chunk (default 512)"),
            opt("overhead", K::bytes, "runtime overhead per GPU (default 1GiB; bytes, 2GiB, 1.5GB)"),
            opt("gpu_utilization", K::number,
-               "fraction of GPU memory usable (default 1.0; vLLM uses 0.9)")})
+               "fraction of GPU memory usable (default 1.0; vLLM uses 0.9)"),
+           opt("images", K::count, "images per sequence (multimodal models), e.g. 1"),
+           opt("image_size", K::count,
+               "pixels per image side (default: the vision tower's native size)"),
+           opt("state_dtype", K::text,
+               "recurrent state of Mamba/DeltaNet layers: fp32, bf16, fp16 (default bf16)",
+               {"fp32", "bf16", "fp16"})})
     options.push_back(std::move(spec));
   for (auto& spec : infer_serving_options()) options.push_back(std::move(spec));
   return {"infer",

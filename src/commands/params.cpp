@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include "commands/commands.hpp"
-#include "sizeup/inference.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/hub.hpp"
+#include "sizeup/inference.hpp"
 #include "sizeup/json.hpp"
 #include "sizeup/safetensors.hpp"
 #include "sizeup/units.hpp"
@@ -150,6 +150,35 @@ Report params_report(const Options& o) {
                         {pct(p.active, p.total)},
                         "",
                         m.is_moe()});
+  // Multimodal: the language model, the vision tower and the projector apart (towers.hpp).
+  const bool mm = m.vision.present();
+  if (mm) {
+    parts.rows.push_back({"params.language_model",
+                          "language model",
+                          p.language_model,
+                          Unit::count,
+                          {"total - vision_tower - projector",
+                           fmt::format("{} - {} - {}", p.total, p.vision_tower, p.projector), ""},
+                          {pct(p.language_model, p.total)},
+                          "",
+                          mm});
+    parts.rows.push_back({"params.vision_tower",
+                          std::string("vision tower (") + to_string(m.vision.kind) + ")",
+                          p.vision_tower,
+                          Unit::count,
+                          {"sum of the vision_tower tensors", "", "towers.hpp"},
+                          {pct(p.vision_tower, p.total)},
+                          "",
+                          mm});
+    parts.rows.push_back({"params.projector",
+                          "projector",
+                          p.projector,
+                          Unit::count,
+                          {"sum of the projector tensors", "", "towers.hpp"},
+                          {pct(p.projector, p.total)},
+                          "",
+                          mm});
+  }
   if (p.components.rows.empty()) r.data["params"]["components"] = nlohmann::json::object();
 
   // Weight memory in plain formats: a table of its own (one line per format).

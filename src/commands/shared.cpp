@@ -8,6 +8,7 @@
 #include "sizeup/error.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/quantity.hpp"
+#include "sizeup/towers.hpp"
 #include "sizeup/units.hpp"
 
 namespace sizeup::cmd {
@@ -64,6 +65,12 @@ std::vector<OptionSpec> train_options() {
       opt("lora_targets", K::text,
           "comma-separated module names or all-linear (default q_proj,v_proj)", f),
       opt("frozen_layers", K::count, "freeze: first k layers frozen", f),
+      opt("images", K::count, "images per sequence (their tokens lengthen seq; multimodal)",
+          "Multimodal"),
+      opt("image_size", K::count, "pixels per image side (default: the tower's native size)",
+          "Multimodal"),
+      opt("freeze_towers", K::flag, "vision tower and projector frozen (language model trains)",
+          "Multimodal"),
       opt("overhead", K::bytes, "runtime overhead per GPU in bytes, e.g. 1GiB (default 1 GiB)", x),
       opt("headroom", K::number, "fraction of GPU memory kept free (default 0)", x),
   };
@@ -96,7 +103,23 @@ TrainInput train_input(const Options& o, const ModelSpec& m, const GpuSpec& gpu,
   in.workload.micro_batch     = int_option(o, batch ? "batch" : "micro_batch", 1);
   const std::int64_t dflt_seq = m.n_ctx > 0 ? std::min<std::int64_t>(2048, m.n_ctx) : 2048;
   if (!has_option(o, "seq")) notes.push_back(fmt::format("sequence length {} (default)", dflt_seq));
-  in.workload.seq_len   = int_option(o, "seq", dflt_seq, 1, 10000000);
+  in.workload.seq_len = int_option(o, "seq", dflt_seq, 1, 10000000);
+  // Multimodal: images join each sequence as tokens of the language model (towers.hpp).
+  in.images        = int_option(o, "images", 0, 0, 100000);
+  in.image_size    = int_option(o, "image_size", 0, 1, 100000);
+  in.freeze_towers = flag_option(o, "freeze_towers");
+  if ((in.images > 0 || in.freeze_towers) && !m.vision.present())
+    throw InputError("not a multimodal model", in.images > 0 ? "images" : "freeze_towers",
+                     "the model has no vision tower (its config has no vision_config)");
+  if (in.images > 0) {
+    const ImageCost ic = image_cost(m, in.image_size);
+    notes.push_back(fmt::format(
+        "{} image(s) per sequence, {} tokens each ({}): sequence {} = {} text + {} image tokens{}",
+        in.images, ic.tokens, ic.rows.find("tokens")->derivation.substituted,
+        in.workload.seq_len + in.images * ic.tokens, in.workload.seq_len, in.images * ic.tokens,
+        in.freeze_towers ? "; vision tower and projector frozen" : ""));
+    in.workload.seq_len += in.images * ic.tokens;
+  }
   auto& p               = in.plan;
   p.tp                  = int_option(o, "tp", 1);
   p.pp                  = int_option(o, "pp", 1);
@@ -269,7 +292,9 @@ ParamsSource resolve_params(const Options& o) {
     src.notes.push_back(
         fmt::format("mixture of experts: N = {} active parameters per token of {} total",
                     rep.active, rep.total));
-  if (has_option(o, "seq")) {
+  if (spec.n_attention_layers() + spec.n_layer_dec == 0) {
+    src.notes.push_back("no attention layers: the attention term is 0");
+  } else if (has_option(o, "seq")) {
     src.attention = attention_shape(spec, positive(o, "seq"));
   } else {
     src.notes.push_back("attention term omitted: give seq for PaLM's 12*L*H*Q*T");

@@ -2,6 +2,8 @@
 // step time, and the seed documents' heuristics beside the detailed count.
 #include <fmt/format.h>
 
+#include <sstream>
+
 #include "commands/commands.hpp"
 #include "commands/shared.hpp"
 #include "sizeup/error.hpp"
@@ -9,6 +11,10 @@
 #include "sizeup/flops.hpp"
 #include "sizeup/json.hpp"
 #include "sizeup/params.hpp"
+#include "sizeup/plan.hpp"
+#include "sizeup/quantity.hpp"
+#include "sizeup/step_time.hpp"
+#include "sizeup/towers.hpp"
 #include "sizeup/units.hpp"
 
 namespace sizeup::cmd {
@@ -81,6 +87,16 @@ StepFlops step_flops(const ModelSpec& m, const TrainInput& in, const TrainMemory
   }
   s.per_step          = s.per_token * s.tokens;
   s.hardware_per_step = (s.per_token + s.recompute_per_token) * s.tokens;
+  // Images: the tower and projector run forward for each image; trained, their backward costs
+  // twice the forward; frozen, forward only (no gradient reaches the pixels). towers.hpp.
+  if (in.images > 0) {
+    const double tower = static_cast<double>(global) * static_cast<double>(in.images) *
+                         image_cost(m, in.image_size).tower_flops * (in.freeze_towers ? 1.0 : 3.0);
+    s.per_step += tower;
+    s.hardware_per_step += tower;
+    s.source += in.freeze_towers ? "; + vision tower forward per image (frozen)"
+                                 : "; + 3 x vision tower forward per image";
+  }
   return s;
 }
 
@@ -112,10 +128,34 @@ Report train_report(const Options& o) {
   const StepFlops sf        = step_flops(m, in, r, global);
   const Peak peak           = resolve_peak(gpu, text_option(o, "precision"));
   const auto given_mfu      = mfu_option(o);
-  const double mfu          = given_mfu.value_or(kDefaultMfu);
-  if (!given_mfu) notes.push_back(fmt::format("MFU {} assumed (default); set mfu", kDefaultMfu));
+  double mfu                = given_mfu.value_or(kDefaultMfu);
+  // Step time: the step-time model (step_time.hpp) from the hardware and the layout, unless an
+  // MFU is given; fine-tuning keeps the MFU path (the model times a full backward).
+  std::optional<StepTimeReport> st;
+  if (!given_mfu && in.finetune.mode != Finetune::full) {
+    notes.push_back(fmt::format(
+        "MFU {} assumed for fine-tuning (the step-time model times full training); set mfu",
+        kDefaultMfu));
+  } else if (!given_mfu) {
+    StepOptions so;
+    so.dp_overlap = toggle_option(o, "dp_overlap").value_or(true);
+    so.tp_overlap = flag_option(o, "tp_overlap");
+    if (const auto sl = text_option(o, "stage_layers")) {
+      std::stringstream ss(*sl);
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        const double v = parse_quantity(item, "stage_layers");
+        if (!(v >= 1 && v <= 1e6))
+          throw InputError("invalid stage layers", "stage_layers", "'" + item + "' is not a count");
+        so.stage_layers.push_back(static_cast<std::int64_t>(v));
+      }
+    }
+    st  = step_time(m, in, step_device(o, gpu, r.recipe.compute_dtype), so);
+    mfu = st->mfu;
+  }
   const std::int64_t gpus = in.plan.gpus();
-  const double step_s     = sf.per_step / (static_cast<double>(gpus) * peak.flops_per_s * mfu);
+  const double step_s =
+      st ? st->step_seconds : sf.per_step / (static_cast<double>(gpus) * peak.flops_per_s * mfu);
   if (in.finetune.mode != Finetune::full)
     notes.push_back(
         "fine-tuning FLOPs: frozen weights skip their weight gradients, frozen bottom layers "
@@ -258,17 +298,50 @@ Report train_report(const Options& o) {
                      "",
                      true});
   ft.rows.push_back({"mfu", "MFU", mfu, Unit::none, {}, {}, fmt::format("{:g}", mfu), true});
-  ft.rows.push_back(
-      {"time.step_seconds",
-       "step time",
-       step_s,
-       Unit::seconds,
-       {"FLOPs per step / (gpus x peak x MFU)",
-        fmt::format("{:.6g} / ({} x {:.6g} x {:g})", sf.per_step, gpus, peak.flops_per_s, mfu),
-        "PaLM App. B (MFU definition)"},
-       {},
-       fmt::format("{:.4g} s", step_s),
-       true});
+  if (st) {
+    for (const auto& x : st->rows.rows)
+      ft.rows.push_back({"time." + x.key,
+                         x.label,
+                         x.value,
+                         Unit::seconds,
+                         x.derivation,
+                         {},
+                         fmt::format("{:.4g} s", x.value),
+                         x.value > 0});
+    ft.rows.push_back({"time.step_seconds",
+                       "step time (step-time model)",
+                       step_s,
+                       Unit::seconds,
+                       {"sum of the rows above", "", "step_time.hpp; docs/step-time.md"},
+                       {},
+                       fmt::format("{:.4g} s", step_s),
+                       true});
+    const std::pair<const char*, double> extra[] = {
+        {"time.mfu", st->mfu},
+        {"time.hfu", st->hfu},
+        {"time.tokens_per_second", st->tokens_per_second},
+        {"time.tokens_per_second_per_gpu", st->tokens_per_second_per_gpu},
+        {"time.tflops_per_gpu", st->tflops_per_gpu},
+        {"time.hardware_tflops_per_gpu", st->hardware_tflops_per_gpu}};
+    for (const auto& [k, v] : extra)
+      ft.rows.push_back({k, k + 5, v, Unit::none, {}, {}, fmt::format("{:.4g}", v), true});
+    j["time"]["model"]        = "step-time";
+    j["time"]["stage_layers"] = st->stage_layers;
+    for (const auto& n : st->notes) notes.push_back(n);
+  } else {
+    j["time"]["model"] = "mfu";
+    ft.rows.push_back(
+        {"time.step_seconds",
+         "step time",
+         step_s,
+         Unit::seconds,
+         {"FLOPs per step / (gpus x peak x MFU)",
+          fmt::format("{:.6g} / ({} x {:.6g} x {:g})", sf.per_step, gpus, peak.flops_per_s, mfu),
+          "PaLM App. B (MFU definition)"},
+         {},
+         fmt::format("{:.4g} s", step_s),
+         true});
+  }
   if (const auto tokens = quantity_option(o, "tokens")) {
     if (!(*tokens > 0))  // as in `sizeup time`: no run trains on zero tokens
       throw InputError("invalid token count", "tokens",
@@ -344,6 +417,14 @@ Report train_report(const Options& o) {
 CommandSpec train_command() {
   auto options = join(join(model_options(), gpu_options("h100-sxm")), train_options());
   options.push_back(mfu_spec());
+  options = join(options, step_model_options());
+  options.push_back({"stage_layers",
+                     OptionKind::text,
+                     "layers per pipeline stage for the step time, e.g. 7,8,...,8,7",
+                     "Step-time model",
+                     {},
+                     "",
+                     false});
   options.push_back(
       {"tokens", OptionKind::quantity, "training tokens (adds total time)", "", {}, "", false});
   return {"train", "training or fine-tuning memory per GPU, FLOPs per step, step time",

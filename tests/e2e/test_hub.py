@@ -24,6 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sizeup_cli import BIN  # noqa: E402
+from server_util import Server  # noqa: E402
 
 TINY_TOTAL = 1704
 COMMIT = "a" * 40
@@ -189,6 +190,24 @@ class HubTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, err)
         self.assertEqual(json.loads(out)["error"], lines[0][len("sizeup: error: "):])
         return lines[0]
+
+    def test_http_api_takes_a_hub_id_but_no_local_path(self):
+        saved = dict(os.environ)
+        os.environ.update({"HOME": self.tmp, "HF_HUB_CACHE": self.cache,
+                           "HF_ENDPOINT": self.endpoint})
+        try:
+            server = Server()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        try:
+            status, body = server.request("POST", "/api/params", {"model": "org/tiny-llama"})
+            self.assertEqual(status, 200, body)
+            self.assertEqual(body["params"]["total"], TINY_TOTAL)
+            status, body = server.request("POST", "/api/params", {"model": "/etc/passwd"})
+            self.assertEqual((status, body["error"]["field"]), (400, "model"))
+        finally:
+            server.stop()
 
     def test_download_stores_in_the_cache_layout_and_next_call_is_offline(self):
         j = self.ok_json("params", "org/tiny-llama")
@@ -360,7 +379,7 @@ class HubTest(unittest.TestCase):
             with open(bad, "wb") as f:
                 f.write(content)
             line = self.error_line("params", bad)
-            self.assertIn("bad safetensors header (checkpoint): " + bad, line)
+            self.assertIn("bad safetensors header (MODEL): " + bad, line)
             self.assertIn(why, line)
         line = self.error_line("infer", os.path.join(d, "model.safetensors"))
         self.assertIn("not a config (MODEL)", line)

@@ -88,6 +88,13 @@ class Sweep(unittest.TestCase):
             m = d["model"]
             tp = 2 if m["n_head"] % 2 == 0 and m.get("n_head_kv", m["n_head"]) % 2 == 0 else 1
             pp = 2 if m["n_layer"] % 2 == 0 else 1
+            if m.get("n_attention_layers", m["n_layer"]) < m["n_layer"]:
+                # Recurrent (Mamba / DeltaNet) layers: training memory is refused with one line
+                # until their saved activations are modelled (docs/families.md).
+                code, _, err = call("train", name, "--gpus", 8, "--zero", 1)
+                self.assertEqual(code, 2, err)
+                self.assertIn("not modelled yet", err)
+                continue
             with self.subTest(model=name, tp=tp, pp=pp):
                 t = self.train_check([name, "--gpus", 8, "--tp", tp, "--pp", pp, "--zero", 1])
                 self.assertEqual((t["layout"]["tp"], t["layout"]["pp"]), (tp, pp))
@@ -130,6 +137,9 @@ class Sweep(unittest.TestCase):
     def test_train_zero3(self):
         for name in self.models:
             with self.subTest(model=name):
+                m = self.doc("params", name)["model"]
+                if m.get("n_attention_layers", m["n_layer"]) < m["n_layer"]:
+                    continue  # recurrent layers: refused, checked in test_params_then_train_tp_pp
                 d = self.train_check([name, "--gpus", 8, "--zero", 3])
                 self.assertEqual(d["layout"]["zero"], 3)
 

@@ -1065,3 +1065,7 @@ def count_parameters(module):
             seen.add(id(p))
             total += p.numel()
     return total
+
+
+# Recurrent and multimodal families register themselves (hf_reference_hybrid.py).
+import hf_reference_hybrid  # noqa: E402,F401

@@ -151,8 +151,8 @@ def deepseek_config_json(c):
          "moe_intermediate_size": c["expert_ffn"], "n_shared_experts": c["shared"],
          "first_k_dense_replace": c["first_dense"], "moe_layer_freq": 1,
          "tie_word_embeddings": False}
-    if c["q_lora_rank"]:
-        j["q_lora_rank"] = c["q_lora_rank"]
+    # null, not absent: DeepseekV2Config's class default is q_lora_rank 1536 (a low-rank query).
+    j["q_lora_rank"] = c["q_lora_rank"] or None
     return j
 
 
