@@ -449,6 +449,34 @@ double quantized_matrix_bytes(WeightFormat f, double matrices, I rows, I cols, I
   return one * matrices;
 }
 
+ComponentWeights weights_by_component(const ModelSpec& m, const InferenceInput& in) {
+  check_input(m, in);
+  ComponentWeights w;
+  const double tp = static_cast<double>(in.tp);
+  for (const Tensor& t : tensor_table(m)) {
+    const int c         = static_cast<int>(t.component);
+    const double shards = t.split == Split::replicated ? 1.0 : tp;
+    // Matmul work uses tied tensors too (a tied head multiplies by the embedding table).
+    if (t.is_matmul && t.stack == Stack::decoder)
+      w.matmul_elements[c] +=
+          static_cast<double>(t.elements_per_layer()) * static_cast<double>(t.repeat) / shards;
+    if (t.tied) continue;
+    double bytes = 0;
+    if (!is_16bit_format(in.weights) && quantizable(t, in)) {
+      const I rows = t.shape[t.shape.size() - 2];
+      const I cols = t.shape.back();
+      double mats  = static_cast<double>(t.repeat);
+      for (std::size_t i = 0; i + 2 < t.shape.size(); ++i) mats *= static_cast<double>(t.shape[i]);
+      bytes = quantized_matrix_bytes(in.weights, mats, rows, cols, in.group_size, in.double_quant);
+      w.quantized_elements += static_cast<double>(t.elements()) / shards;
+    } else {
+      bytes = static_cast<double>(t.elements()) * plain_bytes(in.weights);
+    }
+    w.bytes[c] += ceil_div(bytes, shards);
+  }
+  return w;
+}
+
 ByteCount stored_weight_bytes(const ModelSpec& m) {
   InferenceInput in;  // bf16, one rank
   // Every term is a whole number of bytes (ceil per matrix) well below 2^53.

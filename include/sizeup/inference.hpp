@@ -119,6 +119,21 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
 Roofline inference_roofline(const ModelSpec& m, const InferenceInput& in,
                             const InferenceDevice& dev);
 
+// Stored weight bytes per GPU (tensors split by in.tp) by component, in the format of `in`
+// (the same tally as inference_memory's weights row), and the matmul elements per GPU that
+// one token multiplies (routed experts counted whole; multiply by k/E for one token).
+struct ComponentWeights {
+  double bytes[10]           = {};  // indexed by static_cast<int>(Component)
+  double matmul_elements[10] = {};
+  double quantized_elements  = 0;  // elements stored in a quantised format (dequantised per use)
+  double total_bytes() const {
+    double t = 0;
+    for (double b : bytes) t += b;
+    return t;
+  }
+};
+ComponentWeights weights_by_component(const ModelSpec& m, const InferenceInput& in);
+
 // Bytes of one weight matrix {rows, cols} (cols = input features) in a format; exposed for
 // tests. Includes scales/zeros; `matrices` independent matrices of that shape.
 // Weight bytes as the checkpoint stores them: the layers its quantization_config names in that

@@ -109,6 +109,14 @@ Report infer_report(const Options& o) {
     if (!(*v >= 0) || *v > 1e18)
       throw InputError("invalid overhead", "overhead", "must be between 0 and 1e18 bytes");
     in.overhead_bytes = static_cast<ByteCount>(std::llround(*v));
+  } else if (has_option(o, "gpu_utilization")) {
+    // The headroom gpu_utilization leaves (vLLM's 1 - gpu_memory_utilization) is where the
+    // CUDA context and allocator slack live: subtracting the 1 GiB overhead as well counted the
+    // same memory twice.
+    in.overhead_bytes = 0;
+    notes.push_back(
+        "runtime overhead 0: gpu_utilization's headroom holds the CUDA context and allocator "
+        "slack (give overhead to count it as well)");
   }
 
   // The fraction of memory usable is checked even when no gpu asks for the fit that uses it.
@@ -264,6 +272,7 @@ Report infer_report(const Options& o) {
                              false});
     }
   }
+  add_infer_serving(o, m, in, gpus, utilization, rep, notes);
   j["derivations"] = der;
   add_notes(rep, notes);
   return rep;
@@ -306,7 +315,10 @@ CommandSpec infer_command() {
                "recurrent state of Mamba/DeltaNet layers: fp32, bf16, fp16 (default bf16)",
                {"fp32", "bf16", "fp16"})})
     options.push_back(std::move(spec));
-  return {"infer", "inference memory per GPU, what fits, decode/prefill roofline",
+  for (auto& spec : infer_serving_options()) options.push_back(std::move(spec));
+  return {"infer",
+          "inference memory per GPU, what fits, decode/prefill roofline; serving latency, "
+          "throughput, engine KV pool and load",
           std::move(options), infer_report};
 }
 

@@ -186,6 +186,8 @@ std::vector<OptionSpec> step_model_options() {
 namespace {
 
 Report plan_report(const Options& o) {
+  // --serve: a serving deployment instead of a training layout (src/commands/serve_plan.cpp).
+  if (flag_option(o, "serve")) return serve_plan_report(o);
   const ModelSpec m = resolve_model(o);
   const GpuSpec gpu = resolve_gpu(o, "h100-sxm");
   PlanInput in;
@@ -413,7 +415,8 @@ CommandSpec plan_command() {
       opt("offload", K::toggle, "fix optimizer offload on or off", "Constraints", {}, "no_offload"),
   };
   return {"plan", "search every parallel layout; rank those that fit by predicted step time",
-          join(join(join(model_options(), gpu_options("h100-sxm")), own), step_model_options()),
+          with_serve_plan_options(join(join(join(model_options(), gpu_options("h100-sxm")), own),
+                                       step_model_options())),
           plan_report};
 }
 
