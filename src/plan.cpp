@@ -336,7 +336,7 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
                   const U act_last = layer_last + A.head + std::max(A.loss_peak, A.recompute_peak);
                   // Device bytes of a stage: allocated + fragmentation + context (allocator.hpp),
                   // or allocated + a flat overhead given by the user.
-                  auto device = [&](U allocated, U transient) {
+                  auto device_bytes = [&](U allocated, U transient) {
                     if (in.base.overhead_bytes) return allocated + *in.base.overhead_bytes;
                     return allocated + fragmentation_bytes(transient, A.largest) + context;
                   };
@@ -350,9 +350,9 @@ PlanReport plan_search(const ModelSpec& m, const PlanInput& in, const DeviceMode
                         continue;
                       }
                       const U mem_first =
-                          device(st.first + act_first, st.first_transient + act_first);
+                          device_bytes(st.first + act_first, st.first_transient + act_first);
                       const U mem_last =
-                          pp > 1 ? device(st.last + act_last, st.last_transient + act_last)
+                          pp > 1 ? device_bytes(st.last + act_last, st.last_transient + act_last)
                                  : mem_first;
                       const U mem = std::max(mem_first, mem_last);
                       if (mem > limit) {
