@@ -71,17 +71,17 @@ DeviceModel device_model(const GpuSpec& g, const std::string& dtype, const PerfC
   d.inter_latency_seconds        = g.inter_node_latency_seconds;
   d.domain_gpus = g.nvlink_domain_gpus > 0 ? g.nvlink_domain_gpus : g.gpus_per_node;
   d.k           = k;
-  for (auto [v, f] : {std::pair<double, const char*>{d.memory_bandwidth_bytes_per_s,
-                                                     "memory_bandwidth_bytes_per_s"},
-                      {d.intra_bandwidth_bytes_per_s, "intra_node_bandwidth_bytes_per_s"},
-                      {d.inter_bandwidth_bytes_per_s, "inter_node_bandwidth_bytes_per_s"},
-                      {d.pcie_bandwidth_bytes_per_s, "pcie_bandwidth_bytes_per_s"}})
+  // Blamed on the request option that sets each figure (engine.hpp identifiers).
+  for (auto [v, f] : {std::pair<double, const char*>{d.memory_bandwidth_bytes_per_s, "bandwidth"},
+                      {d.intra_bandwidth_bytes_per_s, "intra_node_bandwidth"},
+                      {d.inter_bandwidth_bytes_per_s, "inter_node_bandwidth"},
+                      {d.pcie_bandwidth_bytes_per_s, "pcie_bandwidth"}})
     if (!(v > 0) || !std::isfinite(v))
       throw InputError("missing hardware figure", f, g.name + " has no positive value for it");
-  for (auto [v, f] : {std::pair<double, const char*>{k.gemm_peak_fraction, "gemm_peak_fraction"},
-                      {k.memory_bw_fraction, "memory_bw_fraction"},
-                      {k.link_fraction, "link_fraction"},
-                      {k.attention_peak_fraction, "attention_peak_fraction"}})
+  for (auto [v, f] : {std::pair<double, const char*>{k.gemm_peak_fraction, "gemm_efficiency"},
+                      {k.memory_bw_fraction, "memory_efficiency"},
+                      {k.link_fraction, "link_efficiency"},
+                      {k.attention_peak_fraction, "attention_efficiency"}})
     if (!(v > 0 && v <= 1)) throw InputError("invalid efficiency", f, "must be in (0, 1]");
   if (k.tile_m < 1 || k.tile_n < 1)
     throw InputError("invalid GEMM tile", "gemm_tile", "must be at least 1");

@@ -28,11 +28,8 @@ bool model_given(const Options& o) {
 
 Report fit_report(const Options& o) {
   const GpuSpec gpu = resolve_gpu(o, "h100-sxm");
-  if (gpu.memory_bytes == 0)
-    throw InputError("incomplete custom accelerator", "gpu_memory",
-                     "the fit needs the memory per GPU");
   FitInput in;
-  in.gpu_memory_bytes    = gpu.memory_bytes;
+  in.gpu_memory_bytes    = memory_for_fit(gpu);
   in.gpus                = resolve_gpu_count(o, 1);
   const std::string mode = text_option(o, "mode").value_or("train");
   in.infer               = mode == "infer";

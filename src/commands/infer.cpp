@@ -201,9 +201,7 @@ Report infer_report(const Options& o) {
     dev.bandwidth_bytes_per_s     = g.memory_bandwidth_bytes_per_s;
     const auto [peak_dtype, peak] = compute_peak(g, in.weights);
     dev.peak_flops_per_s          = peak;
-    if (g.memory_bytes == 0)
-      throw InputError("incomplete custom accelerator", "gpu_memory",
-                       "the fit needs the memory per GPU");
+    memory_for_fit(g);
     const InferenceFitReport f = inference_fit(m, in, dev);
     j["fits"]                  = f.fits;
     j["max_batch"]             = f.max_batch;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "commands/commands.hpp"
+#include "commands/shared.hpp"
 #include "sizeup/engine.hpp"
 #include "sizeup/error.hpp"
 #include "sizeup/quantity.hpp"
@@ -190,6 +191,7 @@ Report plan_report(const Options& o) {
   if (flag_option(o, "serve")) return serve_plan_report(o);
   const ModelSpec m = resolve_model(o);
   const GpuSpec gpu = resolve_gpu(o, "h100-sxm");
+  memory_for_fit(gpu);
   PlanInput in;
   in.gpus            = resolve_gpu_count(o, 0);
   auto& b            = in.base;

@@ -313,6 +313,13 @@ bool any_model_option(const Options& o) {
 
 }  // namespace
 
+ByteCount memory_for_fit(const GpuSpec& gpu) {
+  if (gpu.memory_bytes == 0)
+    throw InputError("incomplete custom accelerator", "gpu_memory",
+                     "what fits needs the memory per GPU");
+  return gpu.memory_bytes;
+}
+
 ParamsSource resolve_params(const Options& o) {
   ParamsSource src;
   if (has_option(o, "params")) {

@@ -42,6 +42,10 @@ struct Peak {
 };
 Peak resolve_peak(const GpuSpec& gpu, const std::optional<std::string>& precision);
 
+// The accelerator's memory per GPU for a question of what fits; a custom accelerator given
+// without gpu_memory is an error (a fit against 0 bytes would be silently wrong).
+ByteCount memory_for_fit(const GpuSpec& gpu);
+
 // `mfu`: a fraction in [kMinMfu, 1]; nullopt when absent.
 std::optional<double> mfu_option(const Options& o);
 OptionSpec mfu_spec();

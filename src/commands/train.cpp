@@ -120,6 +120,7 @@ const char* finetune_name(Finetune f) {
 Report train_report(const Options& o) {
   const ModelSpec m = resolve_model(o);
   const GpuSpec gpu = resolve_gpu(o, "h100-sxm");
+  memory_for_fit(gpu);
   std::vector<std::string> notes;
   const TrainInput in        = train_input(o, m, gpu, notes);
   const ActivationReport act = activation_memory(m, activation_input(in));

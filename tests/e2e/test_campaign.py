@@ -140,6 +140,9 @@ class Campaign(unittest.TestCase):
             if "--json" not in args:
                 self.assertIsNone(NAN_TEXT.search(out), f"{where}: {out[:400]}")
                 return 0
+            if ("custom" in args and "--gpu-memory" not in args
+                    and args[0] in ("train", "fit", "infer", "plan")):
+                self.assertEqual(res.returncode, 2, f"{where}: a fit without GPU memory")
             j = json.loads(out, parse_constant=reject_constant)
             if res.returncode != 0:
                 self.assertIn("error", j, where)

@@ -77,6 +77,21 @@ class Hostile(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("a100-40gb, a100-80gb, a100-pcie-80gb", err)
 
+    def test_custom_gpu_without_memory_is_an_error_wherever_memory_is_asked(self):
+        custom = ["--gpu", "custom", "--peak-tflops", "100", "--bandwidth", "2TB",
+                  "--intra-node-bandwidth", "100GB", "--inter-node-bandwidth", "10GB"]
+        for args in (["train", "llama-3-70b"], ["fit"], ["infer", "llama-3-8b"],
+                     ["plan", "llama-3-8b", "--gpus", "8", "--global-batch", "16"]):
+            assert_input_error(self, args + custom, "--gpu-memory")
+        # time needs no memory: a custom accelerator is enough.
+        self.assertGreater(run_json("time", "--params", "7B", "--tokens", "1T",
+                                    *custom[:4])["days"], 0)
+
+    def test_missing_link_figures_name_their_option(self):
+        assert_input_error(self, ["train", "llama-3-8b", "--gpu", "custom", "--peak-tflops", "100",
+                                  "--gpu-memory", "80GiB", "--bandwidth", "2TB"],
+                           "--intra-node-bandwidth")
+
     def test_unknown_names_suggest_the_nearest(self):
         code, _, err = run("params", "llama-3-8")
         self.assertEqual(code, 2)
