@@ -48,22 +48,6 @@ ReportRow bytes_row(const std::string& key, const std::string& label, double v, 
   return {key, label, bytes_json(v), Unit::bytes, d, {gib(v), gb(v)}, bytes_cell(v), in_text};
 }
 
-// Dense peak in the format the matmuls run in: fp8 and int8 weights use the device's fp8/int8
-// peak when it has one (W8A8), weight-only int4/nf4 dequantise to 16-bit.
-std::pair<std::string, double> compute_peak(const GpuSpec& g, WeightFormat f) {
-  std::vector<std::string> order;
-  if (f == WeightFormat::fp8) order.push_back("fp8");
-  if (f == WeightFormat::int8) order.push_back("int8");
-  if (f == WeightFormat::fp32) order.push_back("fp32");
-  if (f == WeightFormat::fp16) order.push_back("fp16");
-  for (const char* d : {"bf16", "fp16", "fp32"}) order.push_back(d);
-  for (const auto& d : order) {
-    auto it = g.peak_flops_per_s.find(d);
-    if (it != g.peak_flops_per_s.end() && it->second > 0) return {d, it->second};
-  }
-  return {"", 0};
-}
-
 Report infer_report(const Options& o) {
   const ModelSpec m = resolve_model(o);
   InferenceInput in;
@@ -199,7 +183,7 @@ Report infer_report(const Options& o) {
     dev.memory_bytes = g.memory_bytes;
     if (utilization) dev.utilization = *utilization;
     dev.bandwidth_bytes_per_s     = g.memory_bandwidth_bytes_per_s;
-    const auto [peak_dtype, peak] = compute_peak(g, in.weights);
+    const auto [peak_dtype, peak] = matmul_peak(g, in.weights);
     dev.peak_flops_per_s          = peak;
     memory_for_fit(g);
     const InferenceFitReport f = inference_fit(m, in, dev);

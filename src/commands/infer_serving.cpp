@@ -83,22 +83,6 @@ nlohmann::json pct_json(const Percentiles& p) {
   return {{"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"mean", p.mean}};
 }
 
-// The matmul peak of the weight format: fp8/int8 weights use the fp8/int8 peak (W8A8) when the
-// GPU has one; weight-only formats dequantise to 16-bit.
-std::pair<std::string, double> matmul_peak(const GpuSpec& g, WeightFormat f) {
-  std::vector<std::string> order;
-  if (f == WeightFormat::fp8) order.push_back("fp8");
-  if (f == WeightFormat::int8) order.push_back("int8");
-  if (f == WeightFormat::fp32) order.push_back("fp32");
-  if (f == WeightFormat::fp16) order.push_back("fp16");
-  for (const char* d : {"bf16", "fp16", "fp32"}) order.push_back(d);
-  for (const auto& d : order) {
-    auto it = g.peak_flops_per_s.find(d);
-    if (it != g.peak_flops_per_s.end() && it->second > 0) return {d, it->second};
-  }
-  return {"", 0};
-}
-
 OptionSpec opt(const char* name, OptionKind kind, const char* help,
                std::vector<std::string> choices = {}) {
   return OptionSpec{name, kind, help, "Serving", std::move(choices), "", false};

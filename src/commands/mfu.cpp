@@ -100,17 +100,8 @@ Report mfu_report(const Options& o) {
 
 CommandSpec mfu_command() {
   using K      = OptionKind;
-  auto options = join(model_options(), gpu_options());
+  auto options = params_source_options("sequence length T (attention term; step tokens)");
   for (auto& spec : std::vector<OptionSpec>{
-           {"params", K::quantity, "parameter count N instead of a MODEL", "", {}, "", false},
-           {"seq", K::count, "sequence length T (attention term; step tokens)", "", {}, "", false},
-           {"precision",
-            K::text,
-            "recipe whose compute format sets the peak (default bf16)",
-            "",
-            {},
-            "",
-            false},
            {"tokens_per_second",
             K::quantity,
             "measured tokens/s (cluster total)",

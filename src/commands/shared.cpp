@@ -313,11 +313,39 @@ bool any_model_option(const Options& o) {
 
 }  // namespace
 
+std::pair<std::string, double> matmul_peak(const GpuSpec& g, WeightFormat f) {
+  std::vector<std::string> order;
+  if (f == WeightFormat::fp8) order.push_back("fp8");
+  if (f == WeightFormat::int8) order.push_back("int8");
+  if (f == WeightFormat::fp32) order.push_back("fp32");
+  if (f == WeightFormat::fp16) order.push_back("fp16");
+  for (const char* d : {"bf16", "fp16", "fp32"}) order.push_back(d);
+  for (const auto& d : order) {
+    auto it = g.peak_flops_per_s.find(d);
+    if (it != g.peak_flops_per_s.end() && it->second > 0) return {d, it->second};
+  }
+  return {"", 0};
+}
+
 ByteCount memory_for_fit(const GpuSpec& gpu) {
   if (gpu.memory_bytes == 0)
     throw InputError("incomplete custom accelerator", "gpu_memory",
                      "what fits needs the memory per GPU");
   return gpu.memory_bytes;
+}
+
+std::vector<OptionSpec> params_source_options(const std::string& seq_help) {
+  using K = OptionKind;
+  return join(join(model_options(), gpu_options()),
+              {{"params", K::quantity, "parameter count N instead of a MODEL", "", {}, "", false},
+               {"seq", K::count, seq_help, "", {}, "", false},
+               {"precision",
+                K::text,
+                "recipe whose compute format sets the peak (default bf16)",
+                "",
+                {},
+                "",
+                false}});
 }
 
 ParamsSource resolve_params(const Options& o) {

@@ -9,6 +9,7 @@
 
 #include "sizeup/compute_time.hpp"
 #include "sizeup/engine.hpp"
+#include "sizeup/inference.hpp"
 #include "sizeup/memory_train.hpp"
 
 namespace sizeup::cmd {
@@ -42,6 +43,10 @@ struct Peak {
 };
 Peak resolve_peak(const GpuSpec& gpu, const std::optional<std::string>& precision);
 
+// Dense peak in the format an inference's matmuls run in: fp8 and int8 weights use the
+// device's fp8/int8 peak when it has one (W8A8); weight-only int4/nf4 dequantise to 16-bit.
+std::pair<std::string, double> matmul_peak(const GpuSpec& g, WeightFormat f);
+
 // The accelerator's memory per GPU for a question of what fits; a custom accelerator given
 // without gpu_memory is an error (a fit against 0 bytes would be silently wrong).
 ByteCount memory_for_fit(const GpuSpec& gpu);
@@ -59,6 +64,9 @@ struct ParamsSource {
   std::vector<std::string> notes;  // what was assumed, shown to the user
 };
 ParamsSource resolve_params(const Options& o);
+// What resolve_params() and resolve_peak() read, with the accelerator's options: MODEL (or the
+// shape options) or params, seq (help text given) and precision. Shared by time and mfu.
+std::vector<OptionSpec> params_source_options(const std::string& seq_help);
 
 std::string sci(double v);  // 6.3000e+24
 // A note list as a report section's notes ("note: ...") and JSON "notes".

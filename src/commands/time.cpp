@@ -143,18 +143,9 @@ Report time_report(const Options& o) {
 
 CommandSpec time_command() {
   using K      = OptionKind;
-  auto options = join(model_options(), gpu_options());
+  auto options = params_source_options("sequence length T (enables the attention term)");
   for (auto& spec : std::vector<OptionSpec>{
-           {"params", K::quantity, "parameter count N instead of a MODEL", "", {}, "", false},
            {"tokens", K::quantity, "training tokens D", "", {}, "", false},
-           {"seq", K::count, "sequence length T (enables the attention term)", "", {}, "", false},
-           {"precision",
-            K::text,
-            "recipe whose compute format sets the peak (default bf16)",
-            "",
-            {},
-            "",
-            false},
            mfu_spec(),
            {"achieved_flops", K::quantity, "measured FLOP/s per GPU, e.g. 400T", "", {}, "", false},
            {"price_per_gpu_hour", K::quantity, "USD per GPU-hour", "", {}, "", false},
