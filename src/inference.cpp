@@ -483,7 +483,11 @@ ByteCount stored_weight_bytes(const ModelSpec& m) {
   return static_cast<ByteCount>(std::llround(tally_weights(m, in).total()));
 }
 
-InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in_text) {
+namespace {
+
+// inference_memory() without its range check, for the searches of inference_fit(), which
+// probe batches and contexts far beyond the range on purpose.
+InferenceReport memory_of(const ModelSpec& m, const InferenceInput& in_text) {
   check_input(m, in_text);
   InferenceReport r;
   const InferenceInput in    = with_image_tokens(m, in_text, &r.notes);
@@ -609,6 +613,21 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in_te
   return r;
 }
 
+}  // namespace
+
+InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
+  InferenceReport r = memory_of(m, in);
+  // Byte rows are doubles, exact below 2^53 (9.0e15 bytes, 9 PB per GPU); beyond it a total
+  // would no longer be the exact sum of its rows, so such a batch x context is refused.
+  constexpr double kExactBytes = 9007199254740992.0;  // 2^53
+  if (!(r.total_bytes < kExactBytes))
+    throw InputError("out of range", "batch",
+                     fmt::format("batch {} x context {} needs {:.3g} bytes per GPU, beyond 2^53 "
+                                 "(9.0e15) where byte counts stay exact; lower batch or context",
+                                 in.batch, in.context, r.total_bytes));
+  return r;
+}
+
 InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
                                  const InferenceDevice& dev) {
   InferenceFitReport f;
@@ -632,7 +651,7 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
   const auto batch     = search(
       [&](I b) {
         probe.batch = b;
-        return inference_memory(m, probe).total_bytes;
+        return memory_of(m, probe).total_bytes;
       },
       1e15);
   f.max_batch   = batch ? *batch : I{1000000000000000};
@@ -640,7 +659,7 @@ InferenceFitReport inference_fit(const ModelSpec& m, const InferenceInput& in,
   f.max_context = search(
       [&](I s) {
         probe.context = s;
-        return inference_memory(m, probe).total_bytes;
+        return memory_of(m, probe).total_bytes;
       },
       1e15);
   return f;

@@ -99,10 +99,8 @@ def check_totals(test, args, j):
         test.assertEqual(sum(memory[k] for k in TRAIN_ROWS if k in memory), memory["total_bytes"],
                          args)
     if args[0] == "infer" and isinstance(memory, dict) and "total_bytes" in memory:
-        parts = [v for k, v in memory.items()
-                 if k.endswith("_bytes") and k not in ("total_bytes", "heuristic_1_2x_bytes")
-                 and not k.startswith("limit") and isinstance(v, int)]
-        test.assertLessEqual(max(parts, default=0), memory["total_bytes"], args)
+        rows = ["weights_bytes", "kv_cache_bytes", "workspace_bytes", "overhead_bytes"]
+        test.assertEqual(sum(memory[k] for k in rows), memory["total_bytes"], args)
 
 
 class Campaign(unittest.TestCase):

@@ -92,6 +92,14 @@ class Hostile(unittest.TestCase):
                                   "--gpu-memory", "80GiB", "--bandwidth", "2TB"],
                            "--intra-node-bandwidth")
 
+    def test_byte_totals_are_exact_sums_or_refused(self):
+        args = ["infer", "qwen1.5-moe-a2.7b", "--gpu", "tpu-v5e", "--gpus", "2", "--dtype", "int8"]
+        assert_input_error(self, args + ["--batch", "1e6", "--context", "1e7"], "--batch")
+        m = run_json(*args, "--batch", "1e4", "--context", "1e6")["memory"]
+        self.assertEqual(m["weights_bytes"] + m["kv_cache_bytes"] + m["workspace_bytes"] +
+                         m["overhead_bytes"], m["total_bytes"])
+        self.assertGreater(m["total_bytes"], 2 ** 40)
+
     def test_unknown_names_suggest_the_nearest(self):
         code, _, err = run("params", "llama-3-8")
         self.assertEqual(code, 2)

@@ -84,14 +84,18 @@ class InferTest(unittest.TestCase):
         self.assertEqual(j["memory"]["kv_cache_bytes"], 16 * 512)
 
     def test_huge_batch(self):
-        code, out, err = run("infer", "llama-2-7b", "--batch", "1e9", "--context", "4096",
+        # 1e5 sequences of 4096 tokens at 512 KiB per token: 2.1e14 bytes, exact and answered.
+        code, out, err = run("infer", "llama-2-7b", "--batch", "1e5", "--context", "4096",
                              "--gpu", "a100-80gb", "--json")
         self.assertEqual(code, 0, err)
         self.assertNotIn("nan", out.lower())
         self.assertNotIn("inf", out.lower().replace("infer", ""))
         j = json.loads(out)
         self.assertFalse(j["fits"])
-        self.assertEqual(j["memory"]["kv_cache_bytes"], 1e9 * 4096 * 524288)
+        self.assertEqual(j["memory"]["kv_cache_bytes"], 10 ** 5 * 4096 * 524288)
+        # 1e9 sequences: 2.1e18 bytes per GPU, beyond 2^53 where byte sums stay exact: refused.
+        assert_input_error(self, ["infer", "llama-2-7b", "--batch", "1e9", "--context", "4096",
+                                  "--gpu", "a100-80gb"], "--batch")
 
     def test_explain_is_markdown(self):
         code, out, err = run("infer", "llama-3-8b", "--context", "8192", "--explain")
