@@ -621,7 +621,7 @@ InferenceReport inference_memory(const ModelSpec& m, const InferenceInput& in) {
   // would no longer be the exact sum of its rows, so such a batch x context is refused.
   constexpr double kExactBytes = 9007199254740992.0;  // 2^53
   if (!(r.total_bytes < kExactBytes))
-    throw InputError("out of range", "batch",
+    throw InputError("out of range", in.context >= in.batch ? "context" : "batch",
                      fmt::format("batch {} x context {} needs {:.3g} bytes per GPU, beyond 2^53 "
                                  "(9.0e15) where byte counts stay exact; lower batch or context",
                                  in.batch, in.context, r.total_bytes));

@@ -875,11 +875,23 @@ TrainMemoryReport train_memory(const ModelSpec& m, const TrainInput& in,
   return r;
 }
 
+namespace {
+
+// The same step at micro-batch b with as many micro-batches per step as `in` has, so that the
+// pipeline's in-flight count and the interleaved schedule's rule stay as they are.
+TrainInput at_micro_batch(const TrainInput& in, std::int64_t b) {
+  const I dp = std::max<I>(1, in.plan.dp), micro = std::max<I>(1, in.workload.micro_batch);
+  const I steps = in.workload.global_batch > 0 ? in.workload.global_batch / (micro * dp) : 1;
+  TrainInput t  = in;
+  t.workload.micro_batch  = b;
+  t.workload.global_batch = b * dp * std::max<I>(1, steps);
+  return t;
+}
+
+}  // namespace
+
 AffineMemory train_memory_affine(const ModelSpec& m, const TrainInput& in) {
-  TrainInput one = in, two = in;
-  one.workload.micro_batch  = 1;
-  two.workload.micro_batch  = 2;
-  one.workload.global_batch = two.workload.global_batch = 0;
+  const TrainInput one = at_micro_batch(in, 1), two = at_micro_batch(in, 2);
   const ByteCount m1 = train_memory(m, one).total_bytes, m2 = train_memory(m, two).total_bytes;
   AffineMemory a;
   a.per_sequence_bytes = m2 >= m1 ? m2 - m1 : 0;
@@ -890,11 +902,8 @@ AffineMemory train_memory_affine(const ModelSpec& m, const TrainInput& in) {
 std::int64_t largest_micro_batch(const ModelSpec& m, const TrainInput& in) {
   if (in.gpu_memory_bytes == 0) return 0;
   auto fits_at = [&](std::int64_t b) {
-    TrainInput t            = in;
-    t.workload.micro_batch  = b;
-    t.workload.global_batch = 0;
     try {
-      return train_memory(m, t).fits;
+      return train_memory(m, at_micro_batch(in, b)).fits;
     } catch (const InputError&) {
       return false;  // e.g. a byte count beyond 64 bits: it does not fit either
     }

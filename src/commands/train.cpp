@@ -117,6 +117,13 @@ const char* finetune_name(Finetune f) {
   return "full";
 }
 
+// Whether the accelerator has the figures the step-time model reads (perf_model.hpp): catalog
+// GPUs do; a custom one has them when given.
+bool has_step_figures(const GpuSpec& g) {
+  return g.memory_bandwidth_bytes_per_s > 0 && g.intra_node_bandwidth_bytes_per_s > 0 &&
+         g.inter_node_bandwidth_bytes_per_s > 0;
+}
+
 Report train_report(const Options& o) {
   const ModelSpec m = resolve_model(o);
   const GpuSpec gpu = resolve_gpu(o, "h100-sxm");
@@ -140,6 +147,13 @@ Report train_report(const Options& o) {
     notes.push_back(fmt::format(
         "MFU {} assumed for fine-tuning (the step-time model times full training); set mfu",
         kDefaultMfu));
+  } else if (!given_mfu && !has_step_figures(gpu)) {
+    // A custom accelerator described by its peak and memory only: the step-time model needs
+    // its memory and link bandwidths, so the time falls back to the MFU assumption.
+    notes.push_back(
+        fmt::format("MFU {} assumed: the step-time model needs bandwidth, intra_node_bandwidth and "
+                    "inter_node_bandwidth of the custom accelerator; set them, or mfu",
+                    kDefaultMfu));
   } else if (!given_mfu) {
     StepOptions so;
     so.dp_overlap = toggle_option(o, "dp_overlap").value_or(true);

@@ -88,13 +88,18 @@ class Hostile(unittest.TestCase):
                                     *custom[:4])["days"], 0)
 
     def test_missing_link_figures_name_their_option(self):
-        assert_input_error(self, ["train", "llama-3-8b", "--gpu", "custom", "--peak-tflops", "100",
-                                  "--gpu-memory", "80GiB", "--bandwidth", "2TB"],
-                           "--intra-node-bandwidth")
+        custom = ["--gpu", "custom", "--peak-tflops", "100", "--gpu-memory", "80GiB",
+                  "--bandwidth", "2TB"]
+        assert_input_error(self, ["plan", "llama-3-8b", "--gpus", "8", "--global-batch", "16",
+                                  *custom], "--intra-node-bandwidth")
+        # train answers memory with the MFU assumption for the time, and says so.
+        j = run_json("train", "llama-3-8b", *custom)
+        self.assertEqual(j["mfu"], 0.4)
+        self.assertTrue(any("step-time model needs" in n for n in j["notes"]), j["notes"])
 
     def test_byte_totals_are_exact_sums_or_refused(self):
         args = ["infer", "qwen1.5-moe-a2.7b", "--gpu", "tpu-v5e", "--gpus", "2", "--dtype", "int8"]
-        assert_input_error(self, args + ["--batch", "1e6", "--context", "1e7"], "--batch")
+        assert_input_error(self, args + ["--batch", "1e6", "--context", "1e7"], "--context")
         m = run_json(*args, "--batch", "1e4", "--context", "1e6")["memory"]
         self.assertEqual(m["weights_bytes"] + m["kv_cache_bytes"] + m["workspace_bytes"] +
                          m["overhead_bytes"], m["total_bytes"])

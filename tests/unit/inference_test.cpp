@@ -261,11 +261,21 @@ TEST(inference_test, fit_sliding_context_unbounded) {
 TEST(inference_test, huge_batch_no_overflow) {
   const ModelSpec m = catalog("llama-2-7b");
   InferenceInput in;
-  in.batch                = 1000000000;
-  in.context              = 4096;
+  in.context = 4096;
+  // 1e9 sequences x 4096 tokens x 512 KiB: 2.1e18 bytes, beyond 2^53 where sums stay exact.
+  in.batch = 1000000000;
+  try {
+    inference_memory(m, in);
+    FAIL() << "accepted a total beyond 2^53 bytes";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.field(), "batch");  // the larger factor (1e9 sequences, 4096 tokens)
+  }
+  // 1e5 sequences: 2.1e14 bytes, exact; the total is the exact sum of its rows.
+  in.batch                = 100000;
   const InferenceReport r = inference_memory(m, in);
-  EXPECT_EQ(r.kv_cache_bytes, 1e9 * 4096 * 524288);
-  EXPECT_TRUE(std::isfinite(r.total_bytes));
+  EXPECT_EQ(r.kv_cache_bytes, 1e5 * 4096 * 524288);
+  EXPECT_EQ(r.total_bytes,
+            r.weights_bytes + r.kv_cache_bytes + r.workspace_bytes + r.overhead_bytes);
   InferenceDevice dev;
   dev.memory_bytes          = 85899345920ULL;
   dev.bandwidth_bytes_per_s = 2e12;
