@@ -4,6 +4,7 @@
 // HTTP server, Python) only choose which one to print.
 #pragma once
 
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -44,9 +45,11 @@ struct ReportSection {
 };
 
 struct Report {
-  std::string command;                             // e.g. "params"
-  std::string title;                               // first line of the text form
-  std::vector<ReportSection> sections;             // tables in order
+  std::string command;  // e.g. "params"
+  std::string title;    // first line of the text form
+  // Tables in order; a deque, so that a section() reference stays valid while later
+  // sections are added.
+  std::deque<ReportSection> sections;
   nlohmann::json data = nlohmann::json::object();  // JSON that is not rows (model, arrays)
   std::vector<std::string> notes;                  // closing lines of the text form
   std::string explain_intro;                       // Markdown prose before the derivations
