@@ -126,11 +126,14 @@ std::vector<I> local_shape(const Tensor& t, I tp, I ep, I kv_tp) {
       break;
     case Split::expert:  // {E, out, in}: experts over ep, each expert split by tp (Megatron ETP =
                          // TP)
+      // An expert bias {E, out} has no input dimension: a row-parallel layer's bias is whole
+      // on every rank, a column-parallel one is split like its outputs.
       s[0] = split(s[0], ep);
-      if (t.expert_row_parallel())
-        s[2] = split(s[2], tp);
-      else
+      if (t.expert_row_parallel()) {
+        if (s.size() >= 3) s[2] = split(s[2], tp);
+      } else if (s.size() >= 2) {
         s[1] = split(s[1], tp);
+      }
       break;
     case Split::replicated:
       break;

@@ -243,7 +243,9 @@ SimReport simulate_serving(const StepCostModel& cost, const SimInput& in) {
         I j_blocks = 0, left = free_blocks;
         const I cycle = n_dec;  // one new block per sequence per bs steps
         if (cycle > 0 && left / cycle > 1) {
-          const I cycles = left / cycle - 1;
+          // Whole cycles the pool covers, no more than the k steps looked at (an unbounded
+          // pool would overflow cycles x bs).
+          const I cycles = std::min(left / cycle - 1, k / bs + 1);
           j_blocks       = cycles * bs;
           left -= cycles * cycle;
         }

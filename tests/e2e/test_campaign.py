@@ -20,7 +20,8 @@ from sizeup_cli import BIN  # noqa: E402
 
 SEED = int(os.environ.get("SIZEUP_CAMPAIGN_SEED", "2026"))
 BUDGET_S = float(os.environ.get("SIZEUP_CAMPAIGN_SECONDS", "45"))
-MAX_CPU_S = 2.0 * float(os.environ.get("SIZEUP_CPU_SCALE", "1"))  # sanitizers: x10
+CPU_SCALE = float(os.environ.get("SIZEUP_CPU_SCALE", "1"))  # sanitizers: x10
+MAX_CPU_S = 2.0 * CPU_SCALE
 
 MODELS = ["llama-3-8b", "llama-2-70b", "mixtral-8x7b-v0.1", "deepseek-v2-lite", "gemma-2-9b",
           "qwen3-30b-a3b", "t5-small", "bert-base-uncased", "gpt2", "mistral-7b-v0.1",
@@ -116,7 +117,7 @@ class Campaign(unittest.TestCase):
                 failures.append(f"{e}"[:500])
         self.assertEqual(failures[:10], [], f"{len(failures)} of {runs} runs failed")
         # The campaign is only meaningful if it both answers and refuses often.
-        self.assertGreater(runs, 200)
+        self.assertGreater(runs, 200 / CPU_SCALE ** 0.5)  # sanitized runs are slower
         self.assertGreater(answered, runs // 10)
 
     def one(self, args):
