@@ -782,7 +782,10 @@ ModelSpec model_from_config_text(std::string_view text, const std::string& name)
           "unsupported model", "text_config",
           "language model '" + type + "' is not supported; supported: " + family_list());
     for (const char* t : w->towers) m.not_counted.push_back(t);
-    for (const auto& [k, v] : top.items())  // the wrapper's own count keys are its towers
+    for (const auto& item : top.items()) {  // the wrapper's own count keys are its towers
+      // (named, not a structured binding: clang 14 cannot capture one in the lambda below)
+      const std::string& k = item.key();
+      const json& v        = item.value();
       if (k != "text_config" && k != "quantization_config" &&
           std::find_if(w->towers.begin(), w->towers.end(), [&](const char* t) { return k == t; }) ==
               w->towers.end() &&
@@ -790,6 +793,7 @@ ModelSpec model_from_config_text(std::string_view text, const std::string& name)
         throw InputError("unsupported config", k,
                          "changes the parameter count and model_type '" +
                              std::string(w->model_type) + "' does not read it");
+    }
   }
   const Family& fam = *find_family(type);
   const json merged = with_defaults(fam, text_obj);

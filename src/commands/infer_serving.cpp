@@ -136,7 +136,10 @@ void add_infer_serving(const Options& o, const ModelSpec& m, const InferenceInpu
     throw InputError(
         "invalid GPU count", "gpus",
         fmt::format("{} GPUs are not a multiple of tp x pp = {}", gpus, layout.gpus()));
-  const auto [peak_dtype, peak] = matmul_peak(g, in.weights);
+  // Named variables, not a structured binding: clang 14 cannot capture one in a lambda.
+  const auto matmul            = matmul_peak(g, in.weights);
+  const std::string peak_dtype = matmul.first;
+  const double peak            = matmul.second;
   if (!(peak > 0))
     throw InputError("incomplete accelerator", "gpu", g.name + " has no peak FLOP/s");
   // The performance model needs link figures a custom GPU may lack: name the option.
