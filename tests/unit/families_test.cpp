@@ -10,18 +10,12 @@
 #include "sizeup/inference.hpp"
 #include "sizeup/params.hpp"
 #include "sizeup/tensors.hpp"
+#include "test_models.hpp"
 
 namespace sizeup {
 namespace {
 
-std::string error_of(const std::string& json) {
-  try {
-    model_from_config_text(json);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 // Rounds a count to `digits` decimals of a billion, as model cards print it ("20.91B").
 double billions(ParamCount n, int digits) {

@@ -5,18 +5,12 @@
 
 #include "sizeup/error.hpp"
 #include "sizeup/params.hpp"
+#include "test_models.hpp"
 
 namespace sizeup {
 namespace {
 
-std::string error_of(const std::string& json) {
-  try {
-    model_from_config_text(json);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 const char* kLlama = R"({"model_type":"llama","vocab_size":32000,"hidden_size":4096,
   "intermediate_size":11008,"num_hidden_layers":32,"num_attention_heads":32})";

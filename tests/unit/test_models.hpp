@@ -1,9 +1,23 @@
 // Model descriptions shared by several unit tests.
 #pragma once
 
+#include <string>
+
+#include "sizeup/error.hpp"
+#include "sizeup/hf_config.hpp"
 #include "sizeup/model.hpp"
 
 namespace sizeup::test {
+
+// The error a config.json text gives, or "no error".
+inline std::string error_of(const std::string& json) {
+  try {
+    model_from_config_text(json);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
 
 // The seed documents' 354,336,768-parameter example: V 50,000, d 1,024, d_ff 4,096, 16 heads
 // of 64, 24 layers, 1,024 learned positions, no biases, two LayerNorms per layer, no final
